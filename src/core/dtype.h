@@ -1,0 +1,50 @@
+// Element types of weights and activations. The numeric values are GGUF's `ggml_type` ids so a
+// tensor info read from a file maps onto this enum without a table; block sizes are ggml's.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace kaiyuan {
+
+enum class DType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  BF16 = 30,
+};
+
+struct DTypeTraits {
+  std::string_view name;   // "q4_K" style, as llama.cpp prints them
+  int64_t block_elems;     // elements per block (1 for plain types)
+  size_t block_bytes;      // bytes per block
+  bool supported;          // the engine can dequantize / compute with it
+};
+
+// Traits of a GGUF type id, or nullopt for ids that are unknown or retired (4, 5, 31+...).
+std::optional<DTypeTraits> dtype_traits(uint32_t id);
+const DTypeTraits& dtype_traits(DType t);  // t must be a known type
+std::string_view dtype_name(DType t);
+
+// Bytes for `n_elems` elements of a row; nullopt when n_elems is not a whole number of blocks.
+std::optional<size_t> row_bytes(DType t, int64_t n_elems);
+
+}  // namespace kaiyuan

@@ -1,0 +1,24 @@
+// WeightSource: what a model binds its weights from. GGUF files and Hugging Face folders both
+// implement it; tensors are exposed under ONE naming scheme (GGUF's: "blk.3.attn_q.weight"), so a
+// model never knows which format it came from, except through the facts recorded in ModelSpec
+// (e.g. whether Q/K rows are permuted for adjacent-pair RoPE).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace kaiyuan {
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  // nullptr when absent. Views stay valid as long as the source lives.
+  virtual const TensorView* find(std::string_view canonical_name) const = 0;
+  virtual const std::vector<TensorView>& tensors() const = 0;
+  virtual std::string format_name() const = 0;  // "gguf v3", "safetensors"
+};
+
+}  // namespace kaiyuan

@@ -1,0 +1,19 @@
+// Which instruction-set path the kernels use. Chosen once at start-up from cpuid; the environment
+// variable KAIYUAN_ISA=scalar|avx2|avx512 forces a path (for tests and comparisons). Models never
+// see instruction sets: they call the entry points in kernels/ops.h.
+#pragma once
+
+#include <string_view>
+
+namespace kaiyuan::kernels {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+
+// What this CPU can run (cpuid + OS support for the register state).
+bool cpu_supports(Isa isa);
+// The path in use: the best the CPU supports, or KAIYUAN_ISA when set and supported.
+Isa active_isa();
+std::string_view isa_name(Isa isa);
+inline std::string_view active_isa_name() { return isa_name(active_isa()); }
+
+}  // namespace kaiyuan::kernels
