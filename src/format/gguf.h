@@ -26,6 +26,11 @@ enum class GgufType : uint32_t {
   STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
 };
 
+// "u32", "string", "array"...; "unknown" for ids outside the enum.
+std::string_view gguf_type_name(GgufType t);
+// Arrays nest at most this deep (an array of arrays is depth 2); deeper files are rejected.
+inline constexpr int kGgufMaxArrayDepth = 8;
+
 // One metadata value. Arrays may nest (array of arrays); `elem_type` is the declared element type.
 struct GgufValue {
   GgufType type = GgufType::U8;

@@ -5,8 +5,11 @@
 // data_offsets:[begin,end]}, "__metadata__": {...}} | raw data (offsets relative to its start).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,11 +26,14 @@ class SafetensorsFile {
  public:
   static Result<SafetensorsFile> open(const std::string& path);
   static Result<SafetensorsFile> parse(const uint8_t* bytes, size_t size, std::string label);
-  const std::vector<TensorView>& tensors() const { return tensors_; }
+  const std::vector<TensorView>& tensors() const { return tensors_; }  // sorted by name
+  const TensorView* find(std::string_view name) const;                // nullptr when absent
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }  // "__metadata__"
 
  private:
-  std::shared_ptr<MappedFile> file_;
+  std::shared_ptr<MappedFile> file_;  // null for parse(): the caller owns the bytes
   std::vector<TensorView> tensors_;
+  std::map<std::string, std::string> metadata_;
 };
 
 class HfFolder final : public WeightSource {
@@ -43,6 +49,7 @@ class HfFolder final : public WeightSource {
   std::string format_name() const override { return "safetensors"; }
 
  private:
+  friend class HfFolderLoader;  // hf_folder.cpp: fills the members below
   std::string dir_;
   nlohmann::json config_;
   nlohmann::json gen_config_;

@@ -54,6 +54,13 @@ Result<std::unique_ptr<Tokenizer>> load_tokenizer_from_folder(const std::string&
 // Either of the above, chosen by what `path` is.
 Result<std::unique_ptr<Tokenizer>> load_tokenizer(const std::string& path);
 
+// UTF-8 helpers shared by the tokenizers and StreamingDecoder (streaming_decoder.cpp).
+// Each byte that does not belong to a well-formed UTF-8 character becomes U+FFFD, one per byte
+// (sentencepiece's and HF's ByteFallback decoding of invalid byte pieces).
+std::string sanitize_utf8(std::string_view bytes);
+// How many bytes at the end of `bytes` (0..3) start a well-formed character that is not finished.
+size_t incomplete_utf8_tail(std::string_view bytes);
+
 // Emits text as tokens arrive and never half of a UTF-8 character. Text of ids appended so far is
 // always exactly decode(all ids) minus what was already emitted (so SPM's leading-space rule and
 // byte-fallback sequences come out right).
@@ -66,10 +73,20 @@ class StreamingDecoder {
   std::string flush();           // whatever is left (incomplete UTF-8 replaced by U+FFFD)
 
  private:
+  // The raw bytes `ids` contribute (token_bytes, specials dropped when skipped).
+  std::string raw_bytes(size_t begin, size_t end) const;
+  void move_anchor();
+
   const Tokenizer& tokenizer_;
   bool skip_special_;
   std::vector<int32_t> ids_;
-  size_t emitted_bytes_ = 0;
+  // Only ids_[anchor_..] are decoded on each push: decode(ids_[anchor_..committed_)) == base_ is
+  // what is already on screen from the anchor on; ids_[committed_..] are held back because they
+  // end inside a UTF-8 character. The anchor is a token whose own text is non-empty, so decoding
+  // from it reproduces the whole-sequence decode (the leading-space rule applies to it alone).
+  size_t anchor_ = 0;
+  size_t committed_ = 0;
+  std::string base_;
 };
 
 }  // namespace kaiyuan

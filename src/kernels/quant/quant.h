@@ -25,6 +25,23 @@ static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(Block
               sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
               sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
 
+// One row per supported type, as ggml's type_traits (ggml.c) / type_traits_cpu (ggml-cpu.c): the
+// single plug-in point for a quant format. Block pointers may have any alignment (blocks are
+// memcpy'd in and out), so rows can be read straight from a mmap'd file at any offset.
+struct QuantTraits {
+  DType type;
+  int64_t block_elems;  // elements per block (1 for F32/F16/BF16)
+  size_t block_bytes;   // bytes per block
+  void (*to_float)(const uint8_t* src, float* dst, int64_t n_blocks);
+  void (*from_float)(const float* src, uint8_t* dst, int64_t n_blocks);  // ggml quantize_row_*_ref
+  // The activation type ggml-cpu quantizes to for this weight type's integer dot product
+  // (type_traits_cpu[].vec_dot_type): Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants.
+  DType vec_dot_type;
+};
+
+// The row for `t`, or nullptr when this module cannot (de)quantize `t`.
+const QuantTraits* quant_traits(DType t);
+
 // Dequantizes `n` elements (a whole number of blocks) of type `t` at `src` into `dst`.
 // Returns false for a type it cannot handle or an `n` that is not a whole number of blocks.
 bool dequantize_row(DType t, const void* src, float* dst, int64_t n);
@@ -32,7 +49,10 @@ bool dequantize_row(DType t, const void* src, float* dst, int64_t n);
 // Reference quantizers (ggml's quantize_row_*_ref), for `kaiyuan quantize` and tests.
 bool quantize_row(DType t, const float* src, void* dst, int64_t n);
 
-// sum_i w[i] * x[i] with w of type `t` (dequantized exactly, f32 math): the reference dot product.
+// sum_i w[i] * x[i] with w of type `t`: the reference dot product every fast kernel is compared
+// with. w is dequantized exactly as dequantize_row does; products and the running sum are kept in
+// double and rounded to float once, so the oracle's own rounding error is negligible.
+// Returns NaN for a type it cannot handle or an `n` that is not a whole number of blocks.
 float dot_ref(DType t, const void* w, const float* x, int64_t n);
 
 }  // namespace kaiyuan::quant

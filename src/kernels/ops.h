@@ -1,0 +1,36 @@
+// The kernel entry points models call. Each takes plain pointers and sizes, never allocates, and
+// knows nothing of models. Today they run the scalar reference path (kernels/ref/); the fast ISA
+// paths plug in behind these same functions through kernels/dispatch.h.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace kaiyuan::kernels {
+
+// y[t, r] = sum_k W[r, k] * x[t, k] for t < n_tokens.   W: [n_out, n_in] of any supported dtype.
+// x: [n_tokens, n_in] f32, y: [n_tokens, n_out] f32 (row stride n_out). Splits rows over the
+// thread pool.
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y);
+
+// One row of a (possibly quantized) matrix as f32, e.g. an embedding lookup.  dst: [cols]
+void dequantize_row(const TensorView& w, int64_t row, float* dst);
+
+// y = x / rms(x) * weight over n elements (weight may be null: no scale).
+void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y);
+
+// Rotary embedding in place on one head vector of head_dim elements; only the first rope_dim are
+// rotated. `inv_freq` has rope_dim/2 entries. Interleaved pairs (2i, 2i+1) as Meta/GGUF llama
+// weights expect, or NeoX/HF rotate_half pairs (i, i + rope_dim/2).
+enum class RopePairing { kInterleaved, kNeox };
+void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor,
+          RopePairing pairing);
+
+// In-place softmax over n values (max-subtracted).
+void softmax(float* x, int64_t n);
+
+// out[i] = silu(gate[i]) * up[i]
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+
+}  // namespace kaiyuan::kernels

@@ -1,0 +1,243 @@
+// The dense Llama family: llama (Llama 2, Llama 3.x), qwen2 (QKV bias), qwen3 (per-head QK norm),
+// seed_oss (QKV bias, wide heads). One forward pass; the differences are data in ModelSpec and
+// which optional tensors exist.
+#include <cmath>
+#include <cstring>
+
+#include "core/parallel.h"
+#include "kernels/ops.h"
+#include "model/model.h"
+#include "model/weights.h"
+
+namespace kaiyuan {
+namespace {
+
+struct LayerWeights {
+  std::vector<float> attn_norm;                       // [d_model]
+  const TensorView* wq = nullptr;                     // [q_dim, d_model]
+  const TensorView* wk = nullptr;                     // [kv_dim, d_model]
+  const TensorView* wv = nullptr;                     // [kv_dim, d_model]
+  const TensorView* wo = nullptr;                     // [d_model, q_dim]
+  std::vector<float> bq, bk, bv, bo;                  // biases, empty when absent
+  std::vector<float> q_norm, k_norm;                  // [head_dim], qwen3
+  std::vector<float> ffn_norm;                        // [d_model]
+  const TensorView* w_gate = nullptr;                 // [d_ff, d_model]
+  const TensorView* w_up = nullptr;                   // [d_ff, d_model]
+  const TensorView* w_down = nullptr;                 // [d_model, d_ff]
+};
+
+void add_bias(float* y, const std::vector<float>& bias, int64_t n_tokens) {
+  if (bias.empty()) return;
+  const int64_t n = static_cast<int64_t>(bias.size());
+  for (int64_t t = 0; t < n_tokens; ++t)
+    for (int64_t i = 0; i < n; ++i) y[t * n + i] += bias[static_cast<size_t>(i)];
+}
+
+class LlamaModel final : public Model {
+ public:
+  LlamaModel(ModelSpec spec, std::shared_ptr<const WeightSource> weights) : Model(std::move(spec), std::move(weights)) {}
+
+  Status bind() {
+    const WeightSource& w = *weights_;
+    const ModelSpec& s = spec_;
+    KY_ASSIGN_OR_RETURN(token_embd_, bind_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
+    KY_ASSIGN_OR_RETURN(output_, bind_optional_matrix(w, "output.weight", s.n_vocab, s.d_model));
+    if (output_ == nullptr) {
+      if (!s.tied_embeddings && s.source == "hf")
+        return Error("missing tensor 'output.weight' (lm_head.weight) and tie_word_embeddings is false");
+      output_ = token_embd_;
+    }
+    KY_ASSIGN_OR_RETURN(output_norm_, load_vector(w, "output_norm.weight", s.d_model, true));
+    inv_freq_ = rope_inv_freq(s);
+    // llama.cpp's `rope_freqs.weight` (Llama 3.x GGUF): per-frequency divisors of theta.
+    KY_ASSIGN_OR_RETURN(std::vector<float> freq_factors, load_vector(w, "rope_freqs.weight", s.rope_dim / 2, false));
+    for (size_t i = 0; i < freq_factors.size(); ++i) {
+      if (!(freq_factors[i] > 0.0f)) return Error("rope_freqs.weight: factors must be positive");
+      inv_freq_[i] /= freq_factors[i];
+    }
+    layers_.resize(static_cast<size_t>(s.n_layers));
+    for (int64_t l = 0; l < s.n_layers; ++l) {
+      KY_RETURN_IF_ERROR(bind_layer(l, layers_[static_cast<size_t>(l)]));
+    }
+    return Status::ok();
+  }
+
+  Status forward(const Batch& batch, KvCache& cache, std::vector<float>& logits) override {
+    KY_RETURN_IF_ERROR(check_batch(batch, cache));
+    const ModelSpec& s = spec_;
+    const int64_t n = static_cast<int64_t>(batch.size());
+    resize_scratch(n);
+
+    // [n, d_model] token embeddings
+    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*token_embd_, batch.tokens[t], &x_[t * s.d_model]);
+
+    for (int64_t l = 0; l < s.n_layers; ++l) {
+      attention_block(layers_[static_cast<size_t>(l)], l, batch, cache);
+      ffn_block(layers_[static_cast<size_t>(l)], n);
+    }
+
+    // Final norm and LM head, only for the tokens that want logits.
+    const int64_t n_out = static_cast<int64_t>(batch.n_outputs());
+    std::vector<float>& h = h_;  // [n_out, d_model]
+    int64_t row = 0;
+    for (int64_t t = 0; t < n; ++t) {
+      if (!batch.want_logits[t]) continue;
+      kernels::rmsnorm(&x_[t * s.d_model], output_norm_.data(), s.d_model, s.norm_eps, &h[row * s.d_model]);
+      ++row;
+    }
+    logits.resize(static_cast<size_t>(n_out * s.n_vocab));
+    kernels::matmul(*output_, h.data(), n_out, logits.data());
+    return Status::ok();
+  }
+
+ private:
+  Status bind_layer(int64_t l, LayerWeights& L) {
+    const WeightSource& w = *weights_;
+    const ModelSpec& s = spec_;
+    const std::string p = "blk." + std::to_string(l) + ".";
+    KY_ASSIGN_OR_RETURN(L.attn_norm, load_vector(w, p + "attn_norm.weight", s.d_model, true));
+    KY_ASSIGN_OR_RETURN(L.wq, bind_matrix(w, p + "attn_q.weight", s.q_dim(), s.d_model));
+    KY_ASSIGN_OR_RETURN(L.wk, bind_matrix(w, p + "attn_k.weight", s.kv_dim(), s.d_model));
+    KY_ASSIGN_OR_RETURN(L.wv, bind_matrix(w, p + "attn_v.weight", s.kv_dim(), s.d_model));
+    KY_ASSIGN_OR_RETURN(L.wo, bind_matrix(w, p + "attn_output.weight", s.d_model, s.q_dim()));
+    KY_ASSIGN_OR_RETURN(L.bq, load_vector(w, p + "attn_q.bias", s.q_dim(), false));
+    KY_ASSIGN_OR_RETURN(L.bk, load_vector(w, p + "attn_k.bias", s.kv_dim(), false));
+    KY_ASSIGN_OR_RETURN(L.bv, load_vector(w, p + "attn_v.bias", s.kv_dim(), false));
+    KY_ASSIGN_OR_RETURN(L.bo, load_vector(w, p + "attn_output.bias", s.d_model, false));
+    if (s.qk_norm) {
+      KY_ASSIGN_OR_RETURN(L.q_norm, load_vector(w, p + "attn_q_norm.weight", s.head_dim, true));
+      KY_ASSIGN_OR_RETURN(L.k_norm, load_vector(w, p + "attn_k_norm.weight", s.head_dim, true));
+    }
+    // llama.cpp names Seed-OSS's pre-FFN norm `post_attention_norm` (HF post_attention_layernorm).
+    const std::string ffn_norm = w.find(p + "ffn_norm.weight") == nullptr && w.find(p + "post_attention_norm.weight")
+                                     ? p + "post_attention_norm.weight"
+                                     : p + "ffn_norm.weight";
+    KY_ASSIGN_OR_RETURN(L.ffn_norm, load_vector(w, ffn_norm, s.d_model, true));
+    KY_ASSIGN_OR_RETURN(L.w_gate, bind_matrix(w, p + "ffn_gate.weight", s.d_ff, s.d_model));
+    KY_ASSIGN_OR_RETURN(L.w_up, bind_matrix(w, p + "ffn_up.weight", s.d_ff, s.d_model));
+    KY_ASSIGN_OR_RETURN(L.w_down, bind_matrix(w, p + "ffn_down.weight", s.d_model, s.d_ff));
+    return Status::ok();
+  }
+
+  Status check_batch(const Batch& batch, const KvCache& cache) const {
+    const size_t n = batch.size();
+    if (n == 0) return Error("empty batch");
+    if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n)
+      return Error("batch arrays have different lengths");
+    if (cache.kv_dim() != spec_.kv_dim()) return Error("KV cache was made for another model");
+    for (size_t i = 0; i < n; ++i) {
+      if (batch.tokens[i] < 0 || batch.tokens[i] >= spec_.n_vocab)
+        return Error("token id " + std::to_string(batch.tokens[i]) + " is outside the vocabulary [0, " +
+                     std::to_string(spec_.n_vocab) + ")");
+      if (batch.positions[i] < 0 || batch.positions[i] >= cache.n_ctx())
+        return Error("position " + std::to_string(batch.positions[i]) + " exceeds the context size " +
+                     std::to_string(cache.n_ctx()));
+      if (batch.seq_ids[i] < 0 || batch.seq_ids[i] >= cache.n_slots())
+        return Error("sequence slot " + std::to_string(batch.seq_ids[i]) + " does not exist");
+    }
+    return Status::ok();
+  }
+
+  void resize_scratch(int64_t n) {
+    const ModelSpec& s = spec_;
+    x_.resize(static_cast<size_t>(n * s.d_model));
+    h_.resize(static_cast<size_t>(n * s.d_model));
+    q_.resize(static_cast<size_t>(n * s.q_dim()));
+    k_.resize(static_cast<size_t>(n * s.kv_dim()));
+    v_.resize(static_cast<size_t>(n * s.kv_dim()));
+    attn_.resize(static_cast<size_t>(n * s.q_dim()));
+    gate_.resize(static_cast<size_t>(n * s.d_ff));
+    up_.resize(static_cast<size_t>(n * s.d_ff));
+  }
+
+  // x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+  void attention_block(const LayerWeights& L, int64_t layer, const Batch& batch, KvCache& cache) {
+    const ModelSpec& s = spec_;
+    const int64_t n = static_cast<int64_t>(batch.size());
+    for (int64_t t = 0; t < n; ++t)
+      kernels::rmsnorm(&x_[t * s.d_model], L.attn_norm.data(), s.d_model, s.norm_eps, &h_[t * s.d_model]);
+    kernels::matmul(*L.wq, h_.data(), n, q_.data());  // [n, q_dim]
+    kernels::matmul(*L.wk, h_.data(), n, k_.data());  // [n, kv_dim]
+    kernels::matmul(*L.wv, h_.data(), n, v_.data());  // [n, kv_dim]
+    add_bias(q_.data(), L.bq, n);
+    add_bias(k_.data(), L.bk, n);
+    add_bias(v_.data(), L.bv, n);
+
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t pos = batch.positions[t];
+      for (int64_t h = 0; h < s.n_heads; ++h) prepare_head(&q_[t * s.q_dim() + h * s.head_dim], L.q_norm, pos);
+      for (int64_t h = 0; h < s.n_kv_heads; ++h) prepare_head(&k_[t * s.kv_dim() + h * s.head_dim], L.k_norm, pos);
+      std::memcpy(cache.key(batch.seq_ids[t], layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+      std::memcpy(cache.value(batch.seq_ids[t], layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+    }
+
+    // Causal attention of each (token, head) over its own sequence's cached positions 0..pos.
+    const int64_t group = s.n_heads / s.n_kv_heads;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+    parallel_for(n * s.n_heads, [&](int64_t begin, int64_t end) {
+      std::vector<float> scores;
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t t = i / s.n_heads, h = i % s.n_heads;
+        const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
+        const int64_t kv_off = (h / group) * s.head_dim;
+        const float* q = &q_[t * s.q_dim() + h * s.head_dim];
+        scores.resize(static_cast<size_t>(pos + 1));
+        for (int64_t j = 0; j <= pos; ++j) {
+          const float* k = cache.key(slot, layer, j) + kv_off;
+          float dot = 0.0f;
+          for (int64_t d = 0; d < s.head_dim; ++d) dot += q[d] * k[d];
+          scores[static_cast<size_t>(j)] = dot * scale;
+        }
+        kernels::softmax(scores.data(), pos + 1);
+        float* out = &attn_[t * s.q_dim() + h * s.head_dim];
+        std::fill(out, out + s.head_dim, 0.0f);
+        for (int64_t j = 0; j <= pos; ++j) {
+          const float* v = cache.value(slot, layer, j) + kv_off;
+          const float a = scores[static_cast<size_t>(j)];
+          for (int64_t d = 0; d < s.head_dim; ++d) out[d] += a * v[d];
+        }
+      }
+    });
+
+    kernels::matmul(*L.wo, attn_.data(), n, h_.data());  // [n, d_model]
+    add_bias(h_.data(), L.bo, n);
+    for (int64_t i = 0; i < n * s.d_model; ++i) x_[i] += h_[i];
+  }
+
+  // Qwen3: RMSNorm over each head (before RoPE); then rotary position embedding.
+  void prepare_head(float* head, const std::vector<float>& norm, int64_t pos) {
+    const ModelSpec& s = spec_;
+    if (!norm.empty()) kernels::rmsnorm(head, norm.data(), s.head_dim, s.norm_eps, head);
+    kernels::rope(head, s.rope_dim, pos, inv_freq_.data(), 1.0f, s.rope_pairing);
+  }
+
+  // x += W_down · (silu(W_gate · norm(x)) * (W_up · norm(x)))
+  void ffn_block(const LayerWeights& L, int64_t n) {
+    const ModelSpec& s = spec_;
+    for (int64_t t = 0; t < n; ++t)
+      kernels::rmsnorm(&x_[t * s.d_model], L.ffn_norm.data(), s.d_model, s.norm_eps, &h_[t * s.d_model]);
+    kernels::matmul(*L.w_gate, h_.data(), n, gate_.data());  // [n, d_ff]
+    kernels::matmul(*L.w_up, h_.data(), n, up_.data());      // [n, d_ff]
+    kernels::swiglu(gate_.data(), up_.data(), n * s.d_ff, gate_.data());
+    kernels::matmul(*L.w_down, gate_.data(), n, h_.data());  // [n, d_model]
+    for (int64_t i = 0; i < n * s.d_model; ++i) x_[i] += h_[i];
+  }
+
+  const TensorView* token_embd_ = nullptr;
+  const TensorView* output_ = nullptr;
+  std::vector<float> output_norm_;
+  std::vector<float> inv_freq_;
+  std::vector<LayerWeights> layers_;
+  // Scratch, reused across calls: [n, d_model] x_/h_, [n, q_dim] q_/attn_, [n, kv_dim] k_/v_, [n, d_ff].
+  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> create_llama_model(ModelSpec spec, std::shared_ptr<const WeightSource> weights) {
+  auto model = std::make_unique<LlamaModel>(std::move(spec), std::move(weights));
+  KY_RETURN_IF_ERROR(model->bind());
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace kaiyuan

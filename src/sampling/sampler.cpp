@@ -1,0 +1,192 @@
+// Sampler::sample: the chain penalties -> top-k -> top-p -> min-p -> temperature -> softmax ->
+// seeded draw, in llama.cpp's default order (common/sampling.cpp, src/llama-sampling.cpp).
+// Truncation steps (top-p, min-p) read probabilities at temperature 1 over the candidates that
+// survived the previous step, as llama.cpp does; temperature only shapes the final draw.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "sampling/sampler.h"
+#include "sampling/sanitize_logit.h"
+
+namespace kaiyuan {
+namespace {
+
+using sampling_detail::sanitize_logit;
+
+// Requests carry top_p / min_p as floats (0.8 arrives as 0.800000011920929) while sums of
+// probabilities land a few ulps either side of the exact value, so "cumulative >= top_p" and
+// "p >= min_p * p_max" are tested with this relative slack; otherwise a hand-computed boundary
+// case (top_p = 0.5 + 0.3) would keep or drop a token depending on rounding.
+constexpr double kProbabilitySlack = 1e-6;
+
+// Uniform double in [0, 1) from the top 53 bits: exact and identical on every standard library,
+// unlike std::uniform_real_distribution whose algorithm is implementation-defined.
+double uniform_unit(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
+
+}  // namespace
+
+Sampler::Sampler(SamplingParams params) : params_(params), rng_(params.seed) {}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  KY_CHECK(!logits.empty());
+  load_candidates(logits);
+  apply_penalties(history);
+  const int32_t best = argmax();
+  // `!(t > 0)` also sends a NaN temperature (rejected by validate) down the greedy path.
+  if (!(params_.temperature > 0.0f)) return best;
+
+  const double draw = uniform_unit(rng_);  // drawn on every stochastic call: one draw per call
+  // Every logit is -inf: nothing to weigh, answer deterministically (argmax picks index 0).
+  if (candidates_[static_cast<size_t>(best)].logit == -std::numeric_limits<float>::infinity()) {
+    return best;
+  }
+  sorted_count_ = 0;
+  apply_top_k();
+  apply_top_p();
+  apply_min_p();
+
+  // Softmax at the requested temperature, computed relative to the max so it never overflows:
+  // weight = exp((logit - max) / T). The weight overwrites the logit; the chain ends here.
+  const double max = max_logit();
+  const double temperature = params_.temperature;
+  double total = 0.0;
+  for (Candidate& c : candidates_) {
+    c.logit = static_cast<float>(std::exp((static_cast<double>(c.logit) - max) / temperature));
+    total += c.logit;
+  }
+  // Inverse CDF over the candidates in their current (deterministic) order.
+  const double target = draw * total;
+  double cumulative = 0.0;
+  int32_t last_possible = candidates_.front().id;
+  for (const Candidate& c : candidates_) {
+    if (c.logit <= 0.0f) continue;
+    cumulative += c.logit;
+    last_possible = c.id;
+    if (cumulative > target) return c.id;
+  }
+  return last_possible;  // rounding left target just above the sum
+}
+
+void Sampler::load_candidates(std::span<const float> logits) {
+  candidates_.resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) {
+    candidates_[i] = Candidate{static_cast<int32_t>(i), sanitize_logit(logits[i])};
+  }
+}
+
+// Repetition penalty as CTRL (arXiv:1909.05858) / llama.cpp's llama_sampler_penalties_apply:
+// divide positive logits, multiply non-positive ones, so a repeated token always loses ground.
+// Then OpenAI's: logit -= count * frequency_penalty + (count > 0) * presence_penalty.
+// All three use the same window: the last `penalty_last_n` ids of the history.
+void Sampler::apply_penalties(std::span<const int32_t> history) {
+  const float repeat = params_.repetition_penalty;
+  const float presence = params_.presence_penalty;
+  const float frequency = params_.frequency_penalty;
+  if (params_.penalty_last_n == 0 || history.empty()) return;
+  if (repeat == 1.0f && presence == 0.0f && frequency == 0.0f) return;
+
+  size_t window_size = history.size();
+  if (params_.penalty_last_n > 0) {
+    window_size = std::min(window_size, static_cast<size_t>(params_.penalty_last_n));
+  }
+  // Count occurrences by sorting a copy of the window: O(w log w), no n_vocab-sized table.
+  window_.clear();
+  const size_t n_vocab = candidates_.size();
+  for (int32_t id : history.last(window_size)) {
+    if (id >= 0 && static_cast<size_t>(id) < n_vocab) window_.push_back(id);
+  }
+  std::sort(window_.begin(), window_.end());
+  for (size_t run = 0; run < window_.size();) {
+    const int32_t id = window_[run];
+    size_t end = run;
+    while (end < window_.size() && window_[end] == id) ++end;
+    const float count = static_cast<float>(end - run);
+    run = end;
+
+    float& logit = candidates_[static_cast<size_t>(id)].logit;  // candidates_[i].id == i here
+    if (repeat != 1.0f) logit = logit > 0.0f ? logit / repeat : logit * repeat;
+    logit -= count * frequency + presence;
+    logit = sanitize_logit(logit);  // FLT_MAX / 0.5 overflows; -inf * 0 would be NaN
+  }
+}
+
+int32_t Sampler::argmax() const {
+  size_t best = 0;  // strict '>' keeps the first of equal maxima; all -inf gives 0
+  for (size_t i = 1; i < candidates_.size(); ++i) {
+    if (candidates_[i].logit > candidates_[best].logit) best = i;
+  }
+  return candidates_[best].id;
+}
+
+void Sampler::apply_top_k() {
+  if (params_.top_k <= 0 || static_cast<size_t>(params_.top_k) >= candidates_.size()) return;
+  const size_t k = static_cast<size_t>(params_.top_k);
+  sort_prefix(k);
+  candidates_.resize(k);
+}
+
+// Keeps the smallest prefix (by descending probability) whose cumulative probability reaches
+// top_p; always at least one token. Sorts only as far as needed: a growing partial sort.
+void Sampler::apply_top_p() {
+  const double top_p = params_.top_p;
+  if (!(top_p < 1.0) || candidates_.size() <= 1) return;
+  const double max = max_logit();
+  double total = 0.0;
+  for (const Candidate& c : candidates_) total += std::exp(static_cast<double>(c.logit) - max);
+  const double target = (top_p - kProbabilitySlack) * total;
+
+  double cumulative = 0.0;
+  size_t kept = 0;
+  while (kept < candidates_.size()) {
+    if (kept == sorted_count_) sort_prefix(std::max<size_t>(2 * sorted_count_, 64));
+    cumulative += std::exp(static_cast<double>(candidates_[kept].logit) - max);
+    ++kept;
+    if (cumulative >= target) break;
+  }
+  candidates_.resize(kept);
+  sorted_count_ = std::min(sorted_count_, kept);
+}
+
+// Keeps tokens with p >= min_p * p_max, i.e. logit - max_logit >= log(min_p) (llama.cpp's
+// llama_sampler_min_p_apply compares logits the same way). The best token always survives.
+void Sampler::apply_min_p() {
+  const double min_p = params_.min_p;
+  if (!(min_p > 0.0) || candidates_.size() <= 1) return;
+  const double max = max_logit();
+  const double threshold = std::log(min_p) - kProbabilitySlack;
+  auto dropped = [&](const Candidate& c) { return static_cast<double>(c.logit) - max < threshold; };
+  // The filter is monotone in the logit, so the survivors of the sorted prefix stay a sorted
+  // prefix of the survivors; std::remove_if keeps relative order.
+  const size_t sorted_survivors = static_cast<size_t>(std::count_if(
+      candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_count_),
+      [&](const Candidate& c) { return !dropped(c); }));
+  candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(), dropped),
+                    candidates_.end());
+  sorted_count_ = sorted_survivors;
+}
+
+void Sampler::sort_prefix(size_t count) {
+  count = std::min(count, candidates_.size());
+  if (count <= sorted_count_) return;
+  // A total order (logit, then id) makes the result independent of the sort algorithm.
+  auto better = [](const Candidate& a, const Candidate& b) {
+    if (a.logit != b.logit) return a.logit > b.logit;
+    return a.id < b.id;
+  };
+  const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_count_);
+  std::partial_sort(first, candidates_.begin() + static_cast<std::ptrdiff_t>(count),
+                    candidates_.end(), better);
+  sorted_count_ = count;
+}
+
+float Sampler::max_logit() const {
+  if (sorted_count_ > 0) return candidates_.front().logit;
+  float max = -std::numeric_limits<float>::infinity();
+  for (const Candidate& c : candidates_) max = std::max(max, c.logit);
+  return max;
+}
+
+}  // namespace kaiyuan
