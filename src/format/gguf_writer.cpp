@@ -103,6 +103,21 @@ GgufValue scalar(GgufType t) {
   v.type = t;
   return v;
 }
+GgufValue unsigned_value(GgufType t, uint64_t x) {
+  GgufValue v = scalar(t);
+  v.u = x;
+  return v;
+}
+GgufValue signed_value(GgufType t, int64_t x) {
+  GgufValue v = scalar(t);
+  v.i = x;
+  return v;
+}
+GgufValue float_value(GgufType t, double x) {
+  GgufValue v = scalar(t);
+  v.f = x;
+  return v;
+}
 
 }  // namespace
 
@@ -144,17 +159,17 @@ Status GgufWriter::add(std::string key, GgufValue value) {
 
 Status GgufWriter::set_alignment(uint32_t alignment) { return add_u32("general.alignment", alignment); }
 
-Status GgufWriter::add_u8(std::string key, uint8_t v) { GgufValue x = scalar(GgufType::U8); x.u = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_u16(std::string key, uint16_t v) { GgufValue x = scalar(GgufType::U16); x.u = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_u32(std::string key, uint32_t v) { GgufValue x = scalar(GgufType::U32); x.u = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_u64(std::string key, uint64_t v) { GgufValue x = scalar(GgufType::U64); x.u = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_i8(std::string key, int8_t v) { GgufValue x = scalar(GgufType::I8); x.i = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_i16(std::string key, int16_t v) { GgufValue x = scalar(GgufType::I16); x.i = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_i32(std::string key, int32_t v) { GgufValue x = scalar(GgufType::I32); x.i = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_i64(std::string key, int64_t v) { GgufValue x = scalar(GgufType::I64); x.i = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_f32(std::string key, float v) { GgufValue x = scalar(GgufType::F32); x.f = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_f64(std::string key, double v) { GgufValue x = scalar(GgufType::F64); x.f = v; return add(std::move(key), std::move(x)); }
-Status GgufWriter::add_bool(std::string key, bool v) { GgufValue x = scalar(GgufType::BOOL); x.u = v ? 1 : 0; return add(std::move(key), std::move(x)); }
+Status GgufWriter::add_u8(std::string key, uint8_t v) { return add(std::move(key), unsigned_value(GgufType::U8, v)); }
+Status GgufWriter::add_u16(std::string key, uint16_t v) { return add(std::move(key), unsigned_value(GgufType::U16, v)); }
+Status GgufWriter::add_u32(std::string key, uint32_t v) { return add(std::move(key), unsigned_value(GgufType::U32, v)); }
+Status GgufWriter::add_u64(std::string key, uint64_t v) { return add(std::move(key), unsigned_value(GgufType::U64, v)); }
+Status GgufWriter::add_i8(std::string key, int8_t v) { return add(std::move(key), signed_value(GgufType::I8, v)); }
+Status GgufWriter::add_i16(std::string key, int16_t v) { return add(std::move(key), signed_value(GgufType::I16, v)); }
+Status GgufWriter::add_i32(std::string key, int32_t v) { return add(std::move(key), signed_value(GgufType::I32, v)); }
+Status GgufWriter::add_i64(std::string key, int64_t v) { return add(std::move(key), signed_value(GgufType::I64, v)); }
+Status GgufWriter::add_f32(std::string key, float v) { return add(std::move(key), float_value(GgufType::F32, v)); }
+Status GgufWriter::add_f64(std::string key, double v) { return add(std::move(key), float_value(GgufType::F64, v)); }
+Status GgufWriter::add_bool(std::string key, bool v) { return add(std::move(key), unsigned_value(GgufType::BOOL, v)); }
 
 Status GgufWriter::add_string(std::string key, std::string v) {
   GgufValue x = scalar(GgufType::STRING);

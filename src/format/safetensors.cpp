@@ -25,7 +25,13 @@ std::optional<DType> parse_dtype(const std::string& s) {
 }
 
 std::string offsets_string(uint64_t begin, uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
+  // Built with += : GCC 12 at -O3 flags `"[" + std::to_string(...)` with a false -Wrestrict.
+  std::string s = "[";
+  s += std::to_string(begin);
+  s += ", ";
+  s += std::to_string(end);
+  s += "]";
+  return s;
 }
 
 struct Placed {

@@ -108,7 +108,7 @@ void Sampler::apply_penalties(std::span<const int32_t> history) {
 
     float& logit = candidates_[static_cast<size_t>(id)].logit;  // candidates_[i].id == i here
     if (repeat != 1.0f) logit = logit > 0.0f ? logit / repeat : logit * repeat;
-    logit -= count * frequency + presence;
+    logit -= (count > 0 ? 1.0f : 0.0f) * frequency + presence;
     logit = sanitize_logit(logit);  // FLT_MAX / 0.5 overflows; -inf * 0 would be NaN
   }
 }
@@ -176,9 +176,12 @@ void Sampler::sort_prefix(size_t count) {
     if (a.logit != b.logit) return a.logit > b.logit;
     return a.id < b.id;
   };
+  // Selection then sort: O(n + count log count), cheaper than partial_sort's O(n log count) for
+  // the few-thousand-token prefixes a wide top-p can need.
   const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_count_);
-  std::partial_sort(first, candidates_.begin() + static_cast<std::ptrdiff_t>(count),
-                    candidates_.end(), better);
+  const auto middle = candidates_.begin() + static_cast<std::ptrdiff_t>(count);
+  if (middle != candidates_.end()) std::nth_element(first, middle, candidates_.end(), better);
+  std::sort(first, middle, better);
   sorted_count_ = count;
 }
 

@@ -30,17 +30,16 @@ std::vector<Form> forms() {
   return out;
 }
 
+void PrintTo(const Form& f, std::ostream* os) { *os << f.arch << "/" << f.model; }
+
 class DenseArch : public ::testing::TestWithParam<Form> {};
 
 std::vector<std::vector<int32_t>> greedy_goldens(const Form& f, const std::string& dir) {
   std::vector<std::vector<int32_t>> out;
-  if (f.greedy_key == "reference") {
-    for (const auto& p : read_json(dir + "/reference/reference.json")["prompts"])
-      out.push_back(p["greedy_ids"].get<std::vector<int32_t>>());
-  } else {
-    for (const auto& p : read_json(dir + "/llamacpp/golden.json")["types"][f.greedy_key])
-      out.push_back(p["greedy_ids"].get<std::vector<int32_t>>());
-  }
+  // Keep the parsed document alive while iterating into it.
+  const auto doc = read_json(dir + (f.greedy_key == "reference" ? "/reference/reference.json" : "/llamacpp/golden.json"));
+  const auto& list = f.greedy_key == "reference" ? doc["prompts"] : doc["types"][f.greedy_key];
+  for (const auto& p : list) out.push_back(p["greedy_ids"].get<std::vector<int32_t>>());
   return out;
 }
 

@@ -68,7 +68,7 @@ Result<std::unique_ptr<GgufFile>> parse_exact(const std::vector<uint8_t>& bytes,
   if (r.is_ok()) {
     // The views point into `copy`; touch every byte before it goes away to prove they are in bounds.
     unsigned sum = 0;
-    for (const TensorView& t : r->tensors())
+    for (const TensorView& t : r.value()->tensors())
       for (size_t k = 0; k < t.nbytes; ++k) sum += t.data[k];
     (void)sum;
   }
@@ -137,11 +137,13 @@ TEST(GgufHostile, TruncatedAtEveryBytePosition) {
   for (size_t len = 0; len < image.size(); ++len) {
     auto r = parse_exact(image, len);
     EXPECT_FALSE(r.is_ok()) << "prefix of " << len << " of " << image.size() << " bytes parsed";
-    if (!r.is_ok()) EXPECT_FALSE(r.status().message().empty());
+    if (!r.is_ok()) {
+      EXPECT_FALSE(r.status().message().empty());
+    }
   }
   auto full = parse_exact(image, image.size());
   ASSERT_TRUE(full.is_ok()) << full.status().message();
-  EXPECT_EQ(full->tensors().size(), 2u);
+  EXPECT_EQ(full.value()->tensors().size(), 2u);
 }
 
 TEST(GgufHostile, TooSmallOrWrongMagic) {
@@ -233,6 +235,15 @@ TEST(GgufHostile, UnknownValueTypes) {
 TEST(GgufHostile, UnknownTensorType) {
   expect_error(one_tensor_file({8}, 99), "tensor 'w': unknown tensor type 99");
   expect_error(one_tensor_file({8}, 4), "tensor 'w': unknown tensor type 4");  // retired Q4_2
+}
+
+TEST(GgufHostile, LongNamesAreCutShortInMessages) {
+  const std::string name(5000, 'x');
+  const RawGguf g = one_tensor_file({8}, 99, 0, name);
+  auto r = parse_exact(g.bytes(), g.bytes().size());
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("...' (5000 bytes): unknown tensor type 99"), std::string::npos);
+  EXPECT_LT(r.status().message().size(), 300u);
 }
 
 TEST(GgufHostile, DimensionCountOutOfRange) {

@@ -3,9 +3,10 @@
 // time, and hostile folders.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <tuple>
 #include <regex>
 #include <set>
 
@@ -293,8 +294,9 @@ TEST(HfFolderHostile, MissingConfig) {
 TEST(HfFolderHostile, InvalidConfig) {
   const std::string dir = make_folder("{\"hidden_size\": 64,\n \"x\": }");
   const std::string m = open_error(dir);
-  expect_error_contains(m, dir + "/config.json: invalid JSON at byte 30");
-  expect_error_contains(m, "line 2, column 8");
+  // The '}' is byte 27 (1-based), line 2 column 7.
+  expect_error_contains(m, dir + "/config.json: invalid JSON at byte 27");
+  expect_error_contains(m, "line 2, column 7");
 }
 
 TEST(HfFolderHostile, ConfigNotAnObject) {

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <set>
 
 #include "core/half.h"
 #include "format/hf_folder.h"
