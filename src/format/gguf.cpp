@@ -84,7 +84,8 @@ class GgufParser {
     if (version == 1)
       return Error("GGUF version 1 is not supported (only v2 and v3); re-convert the model with a current llama.cpp");
     if (version != 2 && version != 3) {
-      std::string hint = version != 0 && (version & 0xFFFF) == 0 ? " (a big-endian GGUF? only little-endian files are supported)" : "";
+      const bool byte_swapped = version != 0 && (version & 0xFFFF) == 0;
+      const std::string hint = byte_swapped ? " (a big-endian GGUF? only little-endian files are supported)" : "";
       return Error("unsupported GGUF version " + std::to_string(version) + hint + "; supported: 2, 3");
     }
     out_.version_ = version;
@@ -271,7 +272,7 @@ class GgufParser {
       v.nbytes = t.nbytes;
       out_.tensors_.push_back(std::move(v));
     }
-    return Status::ok();
+    return check_no_overlap();
   }
 
   Status check_no_overlap() const {

@@ -124,7 +124,7 @@ class LlamaModel final : public Model {
     if (n == 0) return Error("empty batch");
     if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n)
       return Error("batch arrays have different lengths");
-    if (cache.kv_dim() != spec_.kv_dim()) return Error("KV cache was made for another model");
+    if (cache.k_dim() != spec_.kv_dim() || cache.v_dim() != spec_.kv_dim()) return Error("KV cache was made for another model");
     for (size_t i = 0; i < n; ++i) {
       if (batch.tokens[i] < 0 || batch.tokens[i] >= spec_.n_vocab)
         return Error("token id " + std::to_string(batch.tokens[i]) + " is outside the vocabulary [0, " +

@@ -26,8 +26,9 @@ class Model {
   // cache, or slots that do not exist.
   virtual Status forward(const Batch& batch, KvCache& cache, std::vector<float>& logits) = 0;
 
-  Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots) const {
-    return KvCache::create(spec_.n_layers, spec_.kv_dim(), n_ctx, n_slots);
+  // Plain attention caches K and V of n_kv_heads x head_dim; MLA overrides with its latent width.
+  virtual Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots) const {
+    return KvCache::create(spec_.n_layers, spec_.kv_dim(), spec_.kv_dim(), n_ctx, n_slots);
   }
 
  protected:

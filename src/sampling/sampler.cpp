@@ -108,7 +108,7 @@ void Sampler::apply_penalties(std::span<const int32_t> history) {
 
     float& logit = candidates_[static_cast<size_t>(id)].logit;  // candidates_[i].id == i here
     if (repeat != 1.0f) logit = logit > 0.0f ? logit / repeat : logit * repeat;
-    logit -= (count > 0 ? 1.0f : 0.0f) * frequency + presence;
+    logit -= count * frequency + presence;
     logit = sanitize_logit(logit);  // FLT_MAX / 0.5 overflows; -inf * 0 would be NaN
   }
 }

@@ -108,8 +108,8 @@ TEST(SentencePieceModel, RejectsMalformedInput) {
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     auto model = parse(bytes_of(bad[i]));
-    EXPECT_FALSE(model.is_ok()) << "case " << i;
-    if (!model.is_ok()) EXPECT_NE(model.status().message().find("test.model"), std::string::npos);
+    ASSERT_FALSE(model.is_ok()) << "case " << i;
+    EXPECT_NE(model.status().message().find("test.model"), std::string::npos);
   }
 }
 

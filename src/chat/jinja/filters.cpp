@@ -45,11 +45,6 @@ Value lookup_attribute(Interpreter& in, const Value& item, const Value& attribut
   }
 }
 
-const ValueList& require_list(const std::string& filter, const Value& v) {
-  if (!v.is_list()) cannot(filter, v);
-  return v.as_list();
-}
-
 // Items of a list, dict (keys) or string (characters), for filters that accept any iterable.
 ValueList iterable_items(const std::string& filter, const Value& v) {
   if (v.is_list()) return v.as_list();
