@@ -30,44 +30,61 @@ int cgroup_cpu_limit() {
   return 0;
 }
 
-// Workers wait for a new generation number, run their share of the current job, and report back.
+// Workers spin on a job generation counter for a short while after each job (decode issues hundreds
+// of tiny parallel loops per token, and waking a sleeping thread costs tens of microseconds), then
+// sleep on a condition variable so an idle process does not burn its CPUs.
 class ThreadPool {
  public:
   explicit ThreadPool(int n_threads) : n_threads_(n_threads) {
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   }
   ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      ++generation_;
-    }
-    cv_start_.notify_all();
+    stop_.store(true);
+    publish_job();
     for (auto& t : workers_) t.join();
   }
   int size() const { return n_threads_; }
 
   void run(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-    if (n_threads_ == 1 || n < 2) {
+    // Serial when there is one thread, one item, or when called from inside a job (a nested
+    // parallel_for would otherwise wait for workers that are busy running its caller).
+    if (n_threads_ == 1 || n < 2 || t_inside_job) {
       if (n > 0) fn(0, n);
       return;
     }
-    std::unique_lock<std::mutex> job_lock(job_mu_);  // one job at a time
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      fn_ = &fn;
-      n_ = n;
-      pending_ = n_threads_ - 1;
-      ++generation_;
-    }
-    cv_start_.notify_all();
+    std::lock_guard<std::mutex> job_lock(job_mu_);  // one job at a time
+    fn_ = &fn;
+    n_ = n;
+    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    publish_job();
+    t_inside_job = true;
     run_share(0);
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_done_.wait(lock, [this] { return pending_ == 0; });
+    t_inside_job = false;
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < kSpinIterations) cpu_relax();
+      else std::this_thread::yield();
+    }
     fn_ = nullptr;
   }
 
  private:
+  // Enough to bridge the serial work between two kernels of one decode step (~1 ms), short enough
+  // that a process waiting for input goes quiet at once.
+  static constexpr int kSpinIterations = 1 << 15;
+
+  static void cpu_relax() { __builtin_ia32_pause(); }
+
+  // Dekker-style handshake with sleeping workers (both sides seq_cst): a worker registers in
+  // sleepers_ before re-checking generation_, the publisher bumps generation_ before reading
+  // sleepers_, so one of them always sees the other.
+  void publish_job() {
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) {
+      { std::lock_guard<std::mutex> lock(mu_); }
+      cv_start_.notify_all();
+    }
+  }
+
   void run_share(int index) {
     const int64_t chunk = (n_ + n_threads_ - 1) / n_threads_;
     const int64_t begin = std::min<int64_t>(n_, chunk * index);
@@ -75,35 +92,45 @@ class ThreadPool {
     if (begin < end) (*fn_)(begin, end);
   }
 
+  void wait_for_job(uint64_t seen) {
+    for (int spins = 0; spins < kSpinIterations; ++spins) {
+      if (generation_.load(std::memory_order_acquire) != seen) return;
+      cpu_relax();
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    sleepers_.fetch_add(1);
+    cv_start_.wait(lock, [&] { return generation_.load() != seen; });
+    sleepers_.fetch_sub(1);
+  }
+
   void worker_loop(int index) {
+    t_inside_job = true;
     uint64_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_start_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
-      }
+      wait_for_job(seen);
+      seen = generation_.load(std::memory_order_acquire);
+      if (stop_.load()) return;
       run_share(index);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        --pending_;
-      }
-      cv_done_.notify_one();
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
+
+  static thread_local bool t_inside_job;
 
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex job_mu_;
   std::mutex mu_;
-  std::condition_variable cv_start_, cv_done_;
+  std::condition_variable cv_start_;
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
 };
+
+thread_local bool ThreadPool::t_inside_job = false;
 
 std::atomic<int> g_requested_threads{0};
 

@@ -1,12 +1,16 @@
-// The dense Llama family: llama (Llama 2, Llama 3.x), qwen2 (QKV bias), qwen3 (per-head QK norm),
-// seed_oss (QKV bias, wide heads). One forward pass; the differences are data in ModelSpec and
-// which optional tensors exist.
+// The Llama-style decoder and the families built on its block: llama (Llama 2, Llama 3.x), qwen2
+// (QKV bias), qwen3 (per-head QK norm), seed_oss (QKV bias, wide heads), and the mixture-of-experts
+// families qwen3moe, glm4moe (partial RoPE, QKV bias, shared expert, dense lead layer), ernie4_5-moe
+// (adjacent-pair RoPE), hunyuan-moe (QK norm after RoPE, shared MLP) and minimax-m2 (QK norm over
+// all heads). One forward pass; the differences are data in ModelSpec and which optional tensors
+// exist, and an MoE layer's FFN is model/moe_ffn.h.
 #include <cmath>
 #include <cstring>
 
 #include "core/parallel.h"
 #include "kernels/ops.h"
 #include "model/model.h"
+#include "model/moe_ffn.h"
 #include "model/weights.h"
 
 namespace kaiyuan {
@@ -19,8 +23,10 @@ struct LayerWeights {
   const TensorView* wv = nullptr;                     // [kv_dim, d_model]
   const TensorView* wo = nullptr;                     // [d_model, q_dim]
   std::vector<float> bq, bk, bv, bo;                  // biases, empty when absent
-  std::vector<float> q_norm, k_norm;                  // [head_dim], qwen3
+  std::vector<float> q_norm, k_norm;                  // [head_dim], or [q_dim] / [kv_dim] over all heads
   std::vector<float> ffn_norm;                        // [d_model]
+  bool moe = false;                                   // FFN is mixture-of-experts (below: dense)
+  MoeWeights experts;
   const TensorView* w_gate = nullptr;                 // [d_ff, d_model]
   const TensorView* w_up = nullptr;                   // [d_ff, d_model]
   const TensorView* w_down = nullptr;                 // [d_model, d_ff]
@@ -73,7 +79,7 @@ class LlamaModel final : public Model {
 
     for (int64_t l = 0; l < s.n_layers; ++l) {
       attention_block(layers_[static_cast<size_t>(l)], l, batch, cache);
-      ffn_block(layers_[static_cast<size_t>(l)], n);
+      KY_RETURN_IF_ERROR(ffn_block(layers_[static_cast<size_t>(l)], n));
     }
 
     // Final norm and LM head, only for the tokens that want logits.
@@ -105,14 +111,25 @@ class LlamaModel final : public Model {
     KY_ASSIGN_OR_RETURN(L.bv, load_vector(w, p + "attn_v.bias", s.kv_dim(), false));
     KY_ASSIGN_OR_RETURN(L.bo, load_vector(w, p + "attn_output.bias", s.d_model, false));
     if (s.qk_norm) {
-      KY_ASSIGN_OR_RETURN(L.q_norm, load_vector(w, p + "attn_q_norm.weight", s.head_dim, true));
-      KY_ASSIGN_OR_RETURN(L.k_norm, load_vector(w, p + "attn_k_norm.weight", s.head_dim, true));
+      // MiniMax-M2 normalises q and k over all heads at once: one weight per q (k) element.
+      const int64_t q_norm_n = s.qk_norm_all_heads ? s.q_dim() : s.head_dim;
+      const int64_t k_norm_n = s.qk_norm_all_heads ? s.kv_dim() : s.head_dim;
+      KY_ASSIGN_OR_RETURN(L.q_norm, load_vector(w, p + "attn_q_norm.weight", q_norm_n, true));
+      KY_ASSIGN_OR_RETURN(L.k_norm, load_vector(w, p + "attn_k_norm.weight", k_norm_n, true));
     }
     // llama.cpp names Seed-OSS's pre-FFN norm `post_attention_norm` (HF post_attention_layernorm).
     const std::string ffn_norm = w.find(p + "ffn_norm.weight") == nullptr && w.find(p + "post_attention_norm.weight")
                                      ? p + "post_attention_norm.weight"
                                      : p + "ffn_norm.weight";
     KY_ASSIGN_OR_RETURN(L.ffn_norm, load_vector(w, ffn_norm, s.d_model, true));
+    if (s.is_moe_layer(l)) {
+      L.moe = true;
+      KY_ASSIGN_OR_RETURN(L.experts, bind_moe_weights(w, l, s.router.n_experts, s.d_model, s.d_ff_expert, 0));
+      if (s.n_shared_experts > 0 && L.experts.shexp_gate == nullptr)
+        return Error("missing tensor '" + p + "ffn_gate_shexp.weight' (" + std::to_string(s.n_shared_experts) +
+                     " shared experts expected)");
+      return Status::ok();
+    }
     KY_ASSIGN_OR_RETURN(L.w_gate, bind_matrix(w, p + "ffn_gate.weight", s.d_ff, s.d_model));
     KY_ASSIGN_OR_RETURN(L.w_up, bind_matrix(w, p + "ffn_up.weight", s.d_ff, s.d_model));
     KY_ASSIGN_OR_RETURN(L.w_down, bind_matrix(w, p + "ffn_down.weight", s.d_model, s.d_ff));
@@ -148,6 +165,7 @@ class LlamaModel final : public Model {
     attn_.resize(static_cast<size_t>(n * s.q_dim()));
     gate_.resize(static_cast<size_t>(n * s.d_ff));
     up_.resize(static_cast<size_t>(n * s.d_ff));
+    ffn_out_.resize(static_cast<size_t>(n * s.d_model));
   }
 
   // x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
@@ -165,8 +183,8 @@ class LlamaModel final : public Model {
 
     for (int64_t t = 0; t < n; ++t) {
       const int64_t pos = batch.positions[t];
-      for (int64_t h = 0; h < s.n_heads; ++h) prepare_head(&q_[t * s.q_dim() + h * s.head_dim], L.q_norm, pos);
-      for (int64_t h = 0; h < s.n_kv_heads; ++h) prepare_head(&k_[t * s.kv_dim() + h * s.head_dim], L.k_norm, pos);
+      prepare_heads(&q_[t * s.q_dim()], s.n_heads, L.q_norm, pos);
+      prepare_heads(&k_[t * s.kv_dim()], s.n_kv_heads, L.k_norm, pos);
       std::memcpy(cache.key(batch.seq_ids[t], layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
       std::memcpy(cache.value(batch.seq_ids[t], layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
     }
@@ -204,23 +222,38 @@ class LlamaModel final : public Model {
     for (int64_t i = 0; i < n * s.d_model; ++i) x_[i] += h_[i];
   }
 
-  // Qwen3: RMSNorm over each head (before RoPE); then rotary position embedding.
-  void prepare_head(float* head, const std::vector<float>& norm, int64_t pos) {
+  // One token's q (or k) heads [n_heads, head_dim]: optional RMSNorm (over all heads: MiniMax-M2;
+  // per head before RoPE: Qwen3, GLM-4.5; per head after RoPE: HunYuan), then rotary embedding of
+  // the first rope_dim dims of each head.
+  void prepare_heads(float* heads, int64_t n_heads, const std::vector<float>& norm, int64_t pos) {
     const ModelSpec& s = spec_;
-    if (!norm.empty()) kernels::rmsnorm(head, norm.data(), s.head_dim, s.norm_eps, head);
-    kernels::rope(head, s.rope_dim, pos, inv_freq_.data(), 1.0f, s.rope_pairing);
+    const bool has_norm = !norm.empty();
+    if (has_norm && s.qk_norm_all_heads) kernels::rmsnorm(heads, norm.data(), n_heads * s.head_dim, s.norm_eps, heads);
+    const bool per_head = has_norm && !s.qk_norm_all_heads;
+    for (int64_t h = 0; h < n_heads; ++h) {
+      float* head = heads + h * s.head_dim;
+      if (per_head && !s.qk_norm_after_rope) kernels::rmsnorm(head, norm.data(), s.head_dim, s.norm_eps, head);
+      kernels::rope(head, s.rope_dim, pos, inv_freq_.data(), 1.0f, s.rope_pairing);
+      if (per_head && s.qk_norm_after_rope) kernels::rmsnorm(head, norm.data(), s.head_dim, s.norm_eps, head);
+    }
   }
 
-  // x += W_down · (silu(W_gate · norm(x)) * (W_up · norm(x)))
-  void ffn_block(const LayerWeights& L, int64_t n) {
+  // x += W_down · (silu(W_gate · norm(x)) * (W_up · norm(x))), or the MoE block on norm(x).
+  Status ffn_block(const LayerWeights& L, int64_t n) {
     const ModelSpec& s = spec_;
     for (int64_t t = 0; t < n; ++t)
       kernels::rmsnorm(&x_[t * s.d_model], L.ffn_norm.data(), s.d_model, s.norm_eps, &h_[t * s.d_model]);
+    if (L.moe) {
+      KY_RETURN_IF_ERROR(moe_ffn(L.experts, s.router, h_.data(), n, ffn_out_.data(), moe_scratch_));  // [n, d_model]
+      for (int64_t i = 0; i < n * s.d_model; ++i) x_[i] += ffn_out_[i];
+      return Status::ok();
+    }
     kernels::matmul(*L.w_gate, h_.data(), n, gate_.data());  // [n, d_ff]
     kernels::matmul(*L.w_up, h_.data(), n, up_.data());      // [n, d_ff]
     kernels::swiglu(gate_.data(), up_.data(), n * s.d_ff, gate_.data());
     kernels::matmul(*L.w_down, gate_.data(), n, h_.data());  // [n, d_model]
     for (int64_t i = 0; i < n * s.d_model; ++i) x_[i] += h_[i];
+    return Status::ok();
   }
 
   const TensorView* token_embd_ = nullptr;
@@ -228,8 +261,10 @@ class LlamaModel final : public Model {
   std::vector<float> output_norm_;
   std::vector<float> inv_freq_;
   std::vector<LayerWeights> layers_;
-  // Scratch, reused across calls: [n, d_model] x_/h_, [n, q_dim] q_/attn_, [n, kv_dim] k_/v_, [n, d_ff].
-  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_;
+  // Scratch, reused across calls: [n, d_model] x_/h_/ffn_out_, [n, q_dim] q_/attn_, [n, kv_dim] k_/v_,
+  // [n, d_ff] gate_/up_.
+  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, ffn_out_;
+  MoeScratch moe_scratch_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 namespace kaiyuan {
 
 Result<std::unique_ptr<Model>> create_llama_model(ModelSpec spec, std::shared_ptr<const WeightSource> weights);
+Result<std::unique_ptr<Model>> create_deepseek_model(ModelSpec spec, std::shared_ptr<const WeightSource> weights);
 
 namespace {
 
@@ -15,6 +16,12 @@ const std::map<std::string, ModelFactory>& registry() {
       {"qwen2", &create_llama_model},
       {"qwen3", &create_llama_model},
       {"seed_oss", &create_llama_model},
+      {"deepseek2", &create_deepseek_model},
+      {"qwen3moe", &create_llama_model},
+      {"glm4moe", &create_llama_model},
+      {"ernie4_5-moe", &create_llama_model},
+      {"hunyuan-moe", &create_llama_model},
+      {"minimax-m2", &create_llama_model},
   };
   return kRegistry;
 }

@@ -11,6 +11,8 @@
 
 #include "core/status.h"
 #include "kernels/ops.h"
+#include "model/mla_spec.h"
+#include "model/moe.h"
 
 namespace kaiyuan {
 
@@ -27,7 +29,7 @@ struct RopeScaling {
 };
 
 struct ModelSpec {
-  std::string arch;         // GGUF architecture name: "llama", "qwen2", "qwen3", "seed_oss"
+  std::string arch;         // GGUF architecture name: "llama", "qwen2", "qwen3", "qwen3moe", "glm4moe"...
   std::string source;       // "gguf" or "hf"
   int64_t n_vocab = 0;
   int64_t d_model = 0;
@@ -46,14 +48,34 @@ struct ModelSpec {
   kernels::RopePairing rope_pairing = kernels::RopePairing::kNeox;
   RopeScaling rope_scaling;
 
-  bool qk_norm = false;        // per-head RMSNorm on q and k before RoPE (Qwen3)
+  // RMSNorm on q and k: per head before RoPE (Qwen3, Qwen3-MoE, GLM-4.5 use_qk_norm); after RoPE
+  // (HunYuan query_layernorm/key_layernorm); over all heads at once before RoPE (MiniMax-M2
+  // qk_norm_type "per_layer": weights [n_heads*head_dim] and [n_kv_heads*head_dim]).
+  bool qk_norm = false;
+  bool qk_norm_after_rope = false;
+  bool qk_norm_all_heads = false;
   bool tied_embeddings = false;  // output projection is token_embd
+
+  // Mixture of experts (router.n_experts == 0: dense model). router holds the expert count,
+  // top-k, scoring, renormalisation, scaling and group limits (model/moe.h).
+  RouterConfig router;
+  int64_t d_ff_expert = 0;       // each routed expert's hidden width (moe_intermediate_size)
+  int64_t n_shared_experts = 0;  // always-on shared experts, run as one MLP
+  int64_t d_ff_shexp = 0;        // that shared MLP's hidden width (0 when unknown: taken from the tensors)
+  int64_t n_dense_lead = 0;      // leading dense layers (first_k_dense_replace, moe_layer_start_index)
+  int64_t moe_layer_step = 1;    // layer l >= n_dense_lead is MoE when (l + 1) % step == 0 (Qwen, ERNIE)
+  int64_t moe_layer_end = -1;    // last MoE layer (ERNIE moe_layer_end_index); -1: none
+  std::vector<int64_t> dense_layers;  // listed dense layers (Qwen mlp_only_layers)
 
   int32_t bos_id = -1;
   std::vector<int32_t> eos_ids;
 
+  MlaSpec mla;  // deepseek2 only: latent attention, YaRN, its MoE layout (model/mla_spec.h)
+
   int64_t q_dim() const { return n_heads * head_dim; }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
+  bool is_moe() const { return router.n_experts > 0; }
+  bool is_moe_layer(int64_t layer) const;
   // Checks the numbers are positive, divisible and not absurd; messages name the key.
   Status validate() const;
 };

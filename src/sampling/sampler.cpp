@@ -16,7 +16,7 @@ using sampling_detail::sanitize_logit;
 
 // Requests carry top_p / min_p as floats (0.8 arrives as 0.800000011920929) while sums of
 // probabilities land a few ulps either side of the exact value, so "cumulative >= top_p" and
-// "p >= min_p * p_max" are tested with this relative slack; otherwise a hand-computed boundary
+// "p >= min_p * p_max" are tested with this slack; otherwise a hand-computed boundary
 // case (top_p = 0.5 + 0.3) would keep or drop a token depending on rounding.
 constexpr double kProbabilitySlack = 1e-6;
 
@@ -27,6 +27,13 @@ double uniform_unit(std::mt19937_64& rng) {
 }
 
 }  // namespace
+
+// Higher logit first, then lower id: a total order, so every selection and sort gives the same
+// result whatever algorithm the standard library uses.
+bool Sampler::ranks_before(const Candidate& a, const Candidate& b) {
+  if (a.logit != b.logit) return a.logit > b.logit;
+  return a.id < b.id;
+}
 
 Sampler::Sampler(SamplingParams params) : params_(params), rng_(params.seed) {}
 
@@ -48,17 +55,24 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   apply_top_p();
   apply_min_p();
 
-  // Softmax at the requested temperature, computed relative to the max so it never overflows:
-  // weight = exp((logit - max) / T). The weight overwrites the logit; the chain ends here.
-  const double max = max_logit();
-  const double temperature = params_.temperature;
+  return draw_with_temperature(draw);
+}
+
+// Softmax at the requested temperature, computed relative to the max so it never overflows:
+// weight = exp((logit - max) / T), then the inverse CDF at `unit_draw` over the candidates in
+// their current (deterministic) order. The weight overwrites the logit; the chain ends here.
+int32_t Sampler::draw_with_temperature(double unit_draw) {
+  // Float exp: the draw needs no more, and double exp costs several times more per token.
+  // (logit - max) may overflow to -inf (FLT_MAX vs -FLT_MAX), which exp maps to 0 as wanted.
+  // Divide rather than multiply by 1/T: a denormal T would make 1/T = inf and 0 * inf = NaN.
+  const float max = max_logit();
+  const float temperature = params_.temperature;
   double total = 0.0;
   for (Candidate& c : candidates_) {
-    c.logit = static_cast<float>(std::exp((static_cast<double>(c.logit) - max) / temperature));
+    c.logit = std::exp((c.logit - max) / temperature);
     total += c.logit;
   }
-  // Inverse CDF over the candidates in their current (deterministic) order.
-  const double target = draw * total;
+  const double target = unit_draw * total;
   double cumulative = 0.0;
   int32_t last_possible = candidates_.front().id;
   for (const Candidate& c : candidates_) {
@@ -128,26 +142,67 @@ void Sampler::apply_top_k() {
   candidates_.resize(k);
 }
 
-// Keeps the smallest prefix (by descending probability) whose cumulative probability reaches
-// top_p; always at least one token. Sorts only as far as needed: a growing partial sort.
+// Keeps the smallest set of best tokens (in the order ranks_before) whose cumulative
+// probability reaches top_p; always at least one token.
 void Sampler::apply_top_p() {
   const double top_p = params_.top_p;
   if (!(top_p < 1.0) || candidates_.size() <= 1) return;
-  const double max = max_logit();
+  const float max = max_logit();
   double total = 0.0;
-  for (const Candidate& c : candidates_) total += std::exp(static_cast<double>(c.logit) - max);
+  for (const Candidate& c : candidates_) total += std::exp(c.logit - max);
   const double target = (top_p - kProbabilitySlack) * total;
 
-  double cumulative = 0.0;
-  size_t kept = 0;
-  while (kept < candidates_.size()) {
-    if (kept == sorted_count_) sort_prefix(std::max<size_t>(2 * sorted_count_, 64));
-    cumulative += std::exp(static_cast<double>(candidates_[kept].logit) - max);
-    ++kept;
-    if (cumulative >= target) break;
+  if (sorted_count_ == candidates_.size()) {  // after top-k: a prefix scan
+    double cumulative = 0.0;
+    size_t kept = 0;
+    while (kept < candidates_.size()) {
+      cumulative += std::exp(candidates_[kept].logit - max);
+      ++kept;
+      if (cumulative >= target) break;
+    }
+    candidates_.resize(kept);
+    sorted_count_ = kept;
+    return;
   }
-  candidates_.resize(kept);
-  sorted_count_ = std::min(sorted_count_, kept);
+  // Unsorted (top-k off, n_vocab candidates in id order): find the last token of the nucleus by
+  // selection, then filter in place. O(n_vocab) expected, and the survivors stay in id order,
+  // which does not depend on the standard library's selection algorithm.
+  const Candidate last = last_of_nucleus(target, max);
+  candidates_.erase(std::remove_if(candidates_.begin(), candidates_.end(),
+                                   [&](const Candidate& c) { return ranks_before(last, c); }),
+                    candidates_.end());
+}
+
+// Weighted quickselect over a scratch copy: halves [lo, hi) around its median until few remain.
+// Invariant: every element of scratch_[0, lo) ranks before every element of [lo, hi), the mass
+// of [0, lo) is below `target`, and the answer lies in [lo, hi).
+Sampler::Candidate Sampler::last_of_nucleus(double target, float max) {
+  scratch_.assign(candidates_.begin(), candidates_.end());
+  auto weight = [&](size_t i) { return static_cast<double>(std::exp(scratch_[i].logit - max)); };
+  size_t lo = 0;
+  size_t hi = scratch_.size();
+  double mass_before = 0.0;
+  constexpr size_t kScanBelow = 32;
+  while (hi - lo > kScanBelow) {
+    const size_t mid = lo + (hi - lo) / 2;
+    const auto at = [&](size_t i) { return scratch_.begin() + static_cast<std::ptrdiff_t>(i); };
+    std::nth_element(at(lo), at(mid), at(hi), ranks_before);
+    double upper = 0.0;  // mass of [lo, mid]
+    for (size_t i = lo; i <= mid; ++i) upper += weight(i);
+    if (mass_before + upper >= target) {
+      hi = mid + 1;
+    } else {
+      mass_before += upper;
+      lo = mid + 1;
+    }
+  }
+  std::sort(scratch_.begin() + static_cast<std::ptrdiff_t>(lo),
+            scratch_.begin() + static_cast<std::ptrdiff_t>(hi), ranks_before);
+  for (size_t i = lo; i < hi; ++i) {
+    mass_before += weight(i);
+    if (mass_before >= target) return scratch_[i];
+  }
+  return scratch_[hi - 1];  // rounding kept the sum just below target: keep everything
 }
 
 // Keeps tokens with p >= min_p * p_max, i.e. logit - max_logit >= log(min_p) (llama.cpp's
@@ -171,17 +226,18 @@ void Sampler::apply_min_p() {
 void Sampler::sort_prefix(size_t count) {
   count = std::min(count, candidates_.size());
   if (count <= sorted_count_) return;
-  // A total order (logit, then id) makes the result independent of the sort algorithm.
-  auto better = [](const Candidate& a, const Candidate& b) {
-    if (a.logit != b.logit) return a.logit > b.logit;
-    return a.id < b.id;
-  };
-  // Selection then sort: O(n + count log count), cheaper than partial_sort's O(n log count) for
-  // the few-thousand-token prefixes a wide top-p can need.
   const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_count_);
   const auto middle = candidates_.begin() + static_cast<std::ptrdiff_t>(count);
-  if (middle != candidates_.end()) std::nth_element(first, middle, candidates_.end(), better);
-  std::sort(first, middle, better);
+  const size_t wanted = count - sorted_count_;
+  const size_t remaining = candidates_.size() - sorted_count_;
+  if (wanted * 16 <= remaining) {
+    // Small prefix (top-k 40 of 150k): heap selection mostly costs one comparison per element.
+    std::partial_sort(first, middle, candidates_.end(), ranks_before);
+  } else {
+    // Large prefix (a wide top-p): selection then sort, O(n + count log count).
+    std::nth_element(first, middle, candidates_.end(), ranks_before);
+    std::sort(first, middle, ranks_before);
+  }
   sorted_count_ = count;
 }
 

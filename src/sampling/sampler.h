@@ -69,15 +69,18 @@ class Sampler {
   void apply_top_k();
   void apply_top_p();
   void apply_min_p();
-  int32_t draw_with_temperature();
+  int32_t draw_with_temperature(double unit_draw);
+  Candidate last_of_nucleus(double target_mass, float max_logit);
   // Ensures candidates_[0, count) holds the `count` best candidates in descending order.
   void sort_prefix(size_t count);
+  static bool ranks_before(const Candidate& a, const Candidate& b);
   float max_logit() const;
 
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<Candidate> candidates_;   // [n_vocab] at first, shrinks as the chain filters
   size_t sorted_count_ = 0;             // candidates_[0, sorted_count_) is the sorted best prefix
+  std::vector<Candidate> scratch_;      // top-p's selection works on a copy of candidates_
   std::vector<int32_t> window_;         // scratch: sorted copy of the penalty window
 };
 

@@ -161,43 +161,36 @@ TEST(SamplerTopP, KeepsSmallestSetReachingP) {
   expect_frequencies(frequencies(p, logits), {0.0, 0.0, 0.0, 1.0});
 }
 
-TEST(SamplerTopP, LargeVocabularyKeepsExactlyTheNucleus) {
-  // 5000 tokens; the nucleus for top_p 0.6 holds hundreds of tokens, beyond the first partial
-  // sort. The nucleus is recomputed here in double by a full sort.
-  const std::vector<float> logits = random_logits(5000, 42, -3.0f, 3.0f);
-  const float top_p = 0.6f;
+TEST(SamplerTopP, KeptSetIsExactlyTheNucleus) {
+  // 120 tokens with top-k off (the selection path). For each target size the test picks top_p
+  // halfway between the mass of the best size-1 and the best size tokens (computed here in
+  // double by a full sort), so the nucleus holds exactly `size` tokens. At T = 1e30 every kept
+  // token is equally likely, so 14 * size draws see each of them (a miss has odds e^-14 per token)
+  // and the set of drawn tokens is the kept set. Sizes include the selection's split points
+  // (medians at index 60, then 30: nuclei of 61 and 31 tokens).
+  const std::vector<float> logits = random_logits(120, 42, -2.0f, 2.0f);
   std::vector<int32_t> order(logits.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
   double total = 0.0;
   for (float l : logits) total += std::exp(static_cast<double>(l));
-  std::vector<bool> in_nucleus(logits.size(), false);
-  double cumulative = 0.0;
-  size_t nucleus_size = 0;
+  std::vector<double> mass_of_best = {0.0};  // mass_of_best[k]: the k best tokens
   for (int32_t id : order) {
-    in_nucleus[static_cast<size_t>(id)] = true;
-    ++nucleus_size;
-    cumulative += std::exp(static_cast<double>(logits[static_cast<size_t>(id)])) / total;
-    if (cumulative >= top_p) break;
+    mass_of_best.push_back(mass_of_best.back() +
+                           std::exp(static_cast<double>(logits[static_cast<size_t>(id)])) / total);
   }
-  ASSERT_GT(nucleus_size, 200u);
-
-  SamplingParams p = plain_params();
-  p.top_p = top_p;
-  p.seed = 5;
-  Sampler sampler(p);
-  size_t outside = 0;
-  double max_drawn_rank = 0;
-  for (int i = 0; i < 1000; ++i) {
-    const int32_t id = sampler.sample(logits, {});
-    if (!in_nucleus[static_cast<size_t>(id)]) ++outside;
-    const auto rank = std::find(order.begin(), order.end(), id) - order.begin();
-    max_drawn_rank = std::max(max_drawn_rank, static_cast<double>(rank));
+  for (size_t size : {1u, 2u, 30u, 31u, 32u, 60u, 61u, 62u, 90u, 119u, 120u}) {
+    SamplingParams p = plain_params();
+    p.temperature = 1e30f;
+    p.top_p = static_cast<float>((mass_of_best[size - 1] + mass_of_best[size]) / 2.0);
+    p.seed = size;
+    Sampler sampler(p);
+    std::set<int32_t> drawn;
+    for (size_t i = 0; i < 14 * size + 50; ++i) drawn.insert(sampler.sample(logits, {}));
+    EXPECT_EQ(drawn, std::set<int32_t>(order.begin(), order.begin() + static_cast<long>(size)))
+        << "nucleus of " << size << " tokens, top_p " << p.top_p;
   }
-  EXPECT_EQ(outside, 0u);
-  // Tokens from the far end of the nucleus are drawn too (it was not cut short).
-  EXPECT_GT(max_drawn_rank, 0.8 * static_cast<double>(nucleus_size));
 }
 
 TEST(SamplerTopP, TopKRenormalisesBeforeTopP) {

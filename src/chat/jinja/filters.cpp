@@ -250,7 +250,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (name == "items") {
     if (!v.is_dict()) cannot(name, v);
     ValueList out;
-    for (const auto& [k, e] : v.as_dict().items()) out.push_back(Value::list({Value::string(k), e}));
+    for (const auto& [k, e] : v.as_dict().items()) out.push_back(Value::tuple({Value::string(k), e}));
     return Value::list(std::move(out));
   }
   if (name == "dictsort") {
@@ -260,7 +260,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     const bool by_value = by && by->is_string() && by->as_string() == "value";
     const bool reverse = bool_param(args, 2, "reverse", false);
     ValueList out;
-    for (const auto& [k, e] : v.as_dict().items()) out.push_back(Value::list({Value::string(k), e}));
+    for (const auto& [k, e] : v.as_dict().items()) out.push_back(Value::tuple({Value::string(k), e}));
     std::stable_sort(out.begin(), out.end(), [&](const Value& a, const Value& b) {
       const Value& x = a.as_list()[by_value ? 1 : 0];
       const Value& y = b.as_list()[by_value ? 1 : 0];

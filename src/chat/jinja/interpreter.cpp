@@ -370,7 +370,7 @@ Value Interpreter::eval(const Expr& e, const std::shared_ptr<Scope>& scope) {
     case ExprKind::kTuple: {
       ValueList items;
       for (const ExprPtr& p : e.items) items.push_back(eval(*p, scope));
-      return Value::list(std::move(items));
+      return e.kind == ExprKind::kTuple ? Value::tuple(std::move(items)) : Value::list(std::move(items));
     }
     case ExprKind::kDict: {
       ValueDict d;

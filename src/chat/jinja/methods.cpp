@@ -147,7 +147,7 @@ Value dict_method(const Value& d, const std::string& name, CallArgs& args) {
   }
   ValueList out;
   for (const auto& [k, v] : dict.items()) {
-    if (name == "items") out.push_back(Value::list({Value::string(k), v}));
+    if (name == "items") out.push_back(Value::tuple({Value::string(k), v}));
     else if (name == "keys") out.push_back(Value::string(k));
     else out.push_back(v);
   }

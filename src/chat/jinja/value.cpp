@@ -49,6 +49,12 @@ Value Value::list(ValueList items) {
   return v;
 }
 
+Value Value::tuple(ValueList items) {
+  Value v = list(std::move(items));
+  v.is_tuple_ = true;
+  return v;
+}
+
 Value Value::dict(ValueDict d) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -188,11 +194,12 @@ std::string Value::repr() const {
     case Kind::kString:
       return python_string_repr(*str_);
     case Kind::kList: {
-      std::string out = "[";
+      std::string out = is_tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
         out += (*list_)[i].repr();
       }
+      if (is_tuple_) return out + (list_->size() == 1 ? ",)" : ")");
       return out + "]";
     }
     case Kind::kDict: {

@@ -56,6 +56,8 @@ class Value {
   static Value floating(double f) { Value v; v.kind_ = Kind::kFloat; v.f_ = f; return v; }
   static Value string(std::string s);
   static Value list(ValueList items = {});
+  // A list that prints as a Python tuple: "(a, b)" (dict items, dictsort pairs, tuple literals).
+  static Value tuple(ValueList items);
   static Value dict(ValueDict d = {});
   static Value callable(std::string name, NativeFn fn);
   static Value from_json(const nlohmann::ordered_json& j);
@@ -95,6 +97,7 @@ class Value {
   int64_t i_ = 0;
   double f_ = 0;
   std::shared_ptr<const std::string> str_;
+  bool is_tuple_ = false;
   std::shared_ptr<ValueList> list_;
   std::shared_ptr<ValueDict> dict_;
   std::shared_ptr<const Callable> fn_;

@@ -4,10 +4,10 @@
 
 #include "core/parallel.h"
 #include "core/status.h"
-#include "kernels/ops.h"
+#include "kernels/ref/ops_ref.h"
 #include "kernels/quant/quant.h"
 
-namespace kaiyuan::kernels {
+namespace kaiyuan::kernels::ref {
 
 void dequantize_row(const TensorView& w, int64_t row, float* dst) {
   const int64_t cols = w.cols();
@@ -77,4 +77,4 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   }
 }
 
-}  // namespace kaiyuan::kernels
+}  // namespace kaiyuan::kernels::ref

@@ -1,0 +1,70 @@
+// Resolves the active KernelTable once and routes the ops.h entry points through it.
+#include "kernels/kernel_table.h"
+
+#include <atomic>
+
+#include "kernels/ops.h"
+#include "kernels/ref/ops_ref.h"
+
+namespace kaiyuan::kernels {
+namespace {
+
+const KernelTable& scalar_kernels() {
+  static const KernelTable table{};  // every entry null: the ref/ twins
+  return table;
+}
+
+std::atomic<const KernelTable*> g_override{nullptr};
+
+}  // namespace
+
+const KernelTable& kernel_table(Isa isa) {
+  if (!cpu_supports(isa)) return scalar_kernels();
+  switch (isa) {
+    case Isa::kAvx512: return avx512_kernels();
+    case Isa::kAvx2: return avx2_kernels();
+    case Isa::kScalar: break;
+  }
+  return scalar_kernels();
+}
+
+const KernelTable& active_kernels() {
+  static const KernelTable& chosen = kernel_table(active_isa());
+  const KernelTable* t = g_override.load(std::memory_order_acquire);
+  return t != nullptr ? *t : chosen;
+}
+
+bool set_isa_for_testing(Isa isa) {
+  if (!cpu_supports(isa)) return false;
+  g_override.store(&kernel_table(isa), std::memory_order_release);
+  return true;
+}
+
+// ---- ops.h entry points -------------------------------------------------------------------------
+
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y) {
+  matmul_with(active_kernels(), w, x, n_tokens, y);
+}
+
+void dequantize_row(const TensorView& w, int64_t row, float* dst) { ref::dequantize_row(w, row, dst); }
+
+void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y) {
+  const KernelTable& k = active_kernels();
+  if (k.rmsnorm != nullptr) k.rmsnorm(x, weight, n, eps, y);
+  else ref::rmsnorm(x, weight, n, eps, y);
+}
+
+void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor,
+          RopePairing pairing) {
+  ref::rope(head, rope_dim, position, inv_freq, attn_factor, pairing);
+}
+
+void softmax(float* x, int64_t n) { ref::softmax(x, n); }
+
+void swiglu(const float* gate, const float* up, int64_t n, float* out) {
+  const KernelTable& k = active_kernels();
+  if (k.swiglu != nullptr) k.swiglu(gate, up, n, out);
+  else ref::swiglu(gate, up, n, out);
+}
+
+}  // namespace kaiyuan::kernels

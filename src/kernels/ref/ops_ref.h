@@ -1,0 +1,20 @@
+// Scalar reference kernels: the oracle for every ISA path, and the path KAIYUAN_ISA=scalar runs.
+// Same contracts as the entry points of kernels/ops.h.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "kernels/ops.h"
+
+namespace kaiyuan::kernels::ref {
+
+void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y);
+void dequantize_row(const TensorView& w, int64_t row, float* dst);
+void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y);
+void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor,
+          RopePairing pairing);
+void softmax(float* x, int64_t n);
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+
+}  // namespace kaiyuan::kernels::ref

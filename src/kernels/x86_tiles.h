@@ -1,0 +1,54 @@
+// Register-tile loop shared by the x86 kernel files: walks a block of rows x tokens in tiles of
+// at most R_MAX x T_MAX and calls Kernel::template tile<R, T> with compile-time tile sizes, so each
+// weight block is loaded once per tile of tokens. Internal linkage on purpose: every ISA file gets
+// its own copy compiled with its own flags (a shared inline function could be linked from the
+// AVX-512 object into an AVX2-only run).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace kaiyuan::kernels {
+namespace {
+
+struct TileArgs {
+  const uint8_t* w;    // first row of the tile
+  size_t w_stride;     // bytes between weight rows
+  const uint8_t* act;  // first token of the tile
+  size_t act_stride;   // bytes between activation rows
+  int64_t n_in;
+  float* y;            // y[t * ldy + r] relative to the tile's first row and token
+  int64_t ldy;
+};
+
+template <class Kernel, int R, int T>
+void call_tile(const TileArgs& a) {
+  Kernel::template tile<R, T>(a);
+}
+
+template <class Kernel, int RMax, int TMax, size_t... I>
+constexpr auto make_tile_table(std::index_sequence<I...>) {
+  using Fn = void (*)(const TileArgs&);
+  return std::array<Fn, sizeof...(I)>{&call_tile<Kernel, static_cast<int>(I / TMax) + 1, static_cast<int>(I % TMax) + 1>...};
+}
+
+// Rows outermost: a tile's weight rows stay in L1 while the tokens stream past.
+template <class Kernel, int RMax, int TMax>
+void tile_loop(const uint8_t* w, size_t w_stride, const uint8_t* act, size_t act_stride, int64_t n_in,
+               int64_t n_tokens, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  static constexpr auto kTiles = make_tile_table<Kernel, RMax, TMax>(std::make_index_sequence<RMax * TMax>{});
+  for (int64_t r = r0; r < r1; r += RMax) {
+    const int64_t nr = r1 - r < RMax ? r1 - r : RMax;
+    for (int64_t t = 0; t < n_tokens; t += TMax) {
+      const int64_t nt = n_tokens - t < TMax ? n_tokens - t : TMax;
+      const TileArgs a{w + static_cast<size_t>(r) * w_stride, w_stride, act + static_cast<size_t>(t) * act_stride,
+                       act_stride, n_in, y + t * ldy + r, ldy};
+      kTiles[static_cast<size_t>((nr - 1) * TMax + (nt - 1))](a);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kaiyuan::kernels

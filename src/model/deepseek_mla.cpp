@@ -1,0 +1,241 @@
+// Multi-head latent attention: weight binding (HF kv_b_proj or GGUF attn_k_b/attn_v_b) and the
+// absorbed forward pass. Shapes follow HF DeepseekV3Attention; the absorption follows llama.cpp
+// (src/models/deepseek2.cpp, MLA branch) and DeepSeek-V3's inference/model.py (attn_impl "absorb").
+#include "model/deepseek_mla.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/parallel.h"
+#include "kernels/ops.h"
+#include "kernels/quant/quant.h"
+#include "model/weights.h"
+#include "model/yarn.h"
+
+namespace kaiyuan {
+namespace {
+
+// Rows [first, first + n) of a row-major matrix (any dtype: rows are whole blocks).
+TensorView row_block(const TensorView& t, int64_t first, int64_t n) {
+  TensorView v;
+  v.name = t.name;
+  v.dtype = t.dtype;
+  v.shape = {n, t.cols()};
+  const size_t stride = t.row_stride();
+  v.data = t.data + static_cast<size_t>(first) * stride;
+  v.nbytes = static_cast<size_t>(n) * stride;
+  return v;
+}
+
+// A tensor of exactly `shape` (any rank) whose rows the kernels can dequantize.
+Result<const TensorView*> bind_shaped(const WeightSource& src, const std::string& name,
+                                      const std::vector<int64_t>& shape) {
+  const TensorView* t = src.find(name);
+  if (t == nullptr) return Error("missing tensor '" + name + "' (expected shape " + shape_string(shape) + ")");
+  if (t->shape != shape) return Error(name + ": shape " + shape_string(t->shape) + ", expected " + shape_string(shape));
+  if (quant::quant_traits(t->dtype) == nullptr)
+    return Error(name + ": tensor type " + std::string(dtype_name(t->dtype)) + " is not supported");
+  const auto bytes = row_bytes(t->dtype, t->cols());
+  if (!bytes || *bytes * static_cast<size_t>(t->rows()) != t->nbytes)
+    return Error(name + ": " + std::to_string(t->nbytes) + " bytes of data do not match type " +
+                 std::string(dtype_name(t->dtype)) + " and shape " + shape_string(t->shape));
+  return t;
+}
+
+// HF kv_b_proj [n_heads * (nope + v_head), kv_lora]: per head, rows [0, nope) map the latent to
+// k_nope, rows [nope, nope + v_head) to v. The absorbed form needs the k part transposed
+// ([kv_lora, nope]: q_nope -> latent), built once here: element types are transposed as they are
+// (exact, same size), block-quantized ones (old GGUFs) are dequantized to f32.
+void derive_from_kv_b(const TensorView& kv_b, const MlaSpec& m, int64_t n_heads, MlaWeights& w) {
+  const int64_t nope = m.qk_nope_head_dim, kvl = m.kv_lora_rank, per_head = nope + m.v_head_dim;
+  const quant::QuantTraits* traits = quant::quant_traits(kv_b.dtype);
+  const bool elementwise = traits->block_elems == 1;
+  const DType out_type = elementwise ? kv_b.dtype : DType::F32;
+  const size_t es = elementwise ? traits->block_bytes : sizeof(float);
+  const size_t head_bytes = static_cast<size_t>(kvl * nope) * es;
+  w.k_b_storage.assign(head_bytes * static_cast<size_t>(n_heads), 0);
+  std::vector<float> row(static_cast<size_t>(kvl));
+  for (int64_t h = 0; h < n_heads; ++h) {
+    uint8_t* dst = w.k_b_storage.data() + static_cast<size_t>(h) * head_bytes;
+    for (int64_t d = 0; d < nope; ++d) {
+      const uint8_t* src = kv_b.data + static_cast<size_t>(h * per_head + d) * kv_b.row_stride();
+      if (!elementwise) kernels::dequantize_row(kv_b, h * per_head + d, row.data());
+      for (int64_t c = 0; c < kvl; ++c) {
+        uint8_t* out = dst + static_cast<size_t>(c * nope + d) * es;
+        if (elementwise)
+          std::memcpy(out, src + static_cast<size_t>(c) * es, es);
+        else
+          std::memcpy(out, &row[static_cast<size_t>(c)], es);
+      }
+    }
+  }
+  for (int64_t h = 0; h < n_heads; ++h) {
+    TensorView k;
+    k.name = kv_b.name + " (k part, transposed)";
+    k.dtype = out_type;
+    k.shape = {kvl, nope};
+    k.data = w.k_b_storage.data() + static_cast<size_t>(h) * head_bytes;
+    k.nbytes = head_bytes;
+    w.k_b.push_back(k);
+    w.v_b.push_back(row_block(kv_b, h * per_head + nope, m.v_head_dim));
+  }
+}
+
+}  // namespace
+
+Result<MlaWeights> bind_mla_weights(const WeightSource& src, const ModelSpec& s, int64_t layer) {
+  const MlaSpec& m = s.mla;
+  const std::string p = "blk." + std::to_string(layer) + ".";
+  const int64_t q_out = s.n_heads * m.qk_head_dim();
+  MlaWeights w;
+  KY_ASSIGN_OR_RETURN(w.attn_norm, load_vector(src, p + "attn_norm.weight", s.d_model, true));
+  if (m.q_lora_rank > 0) {
+    KY_ASSIGN_OR_RETURN(w.wq_a, bind_matrix(src, p + "attn_q_a.weight", m.q_lora_rank, s.d_model));
+    KY_ASSIGN_OR_RETURN(w.q_a_norm, load_vector(src, p + "attn_q_a_norm.weight", m.q_lora_rank, true));
+    KY_ASSIGN_OR_RETURN(w.wq_b, bind_matrix(src, p + "attn_q_b.weight", q_out, m.q_lora_rank));
+  } else {
+    KY_ASSIGN_OR_RETURN(w.wq, bind_matrix(src, p + "attn_q.weight", q_out, s.d_model));
+  }
+  KY_ASSIGN_OR_RETURN(w.wkv_a, bind_matrix(src, p + "attn_kv_a_mqa.weight", m.cache_width(), s.d_model));
+  KY_ASSIGN_OR_RETURN(w.kv_a_norm, load_vector(src, p + "attn_kv_a_norm.weight", m.kv_lora_rank, true));
+  if (src.find(p + "attn_k_b.weight") != nullptr) {
+    // llama.cpp's split: attn_k_b {n_heads, kv_lora, nope} (k part already transposed),
+    // attn_v_b {n_heads, v_head, kv_lora} (convert_hf_to_gguf.py DeepseekV2Model.modify_tensors).
+    KY_ASSIGN_OR_RETURN(const TensorView* k_b,
+                        bind_shaped(src, p + "attn_k_b.weight", {s.n_heads, m.kv_lora_rank, m.qk_nope_head_dim}));
+    KY_ASSIGN_OR_RETURN(const TensorView* v_b,
+                        bind_shaped(src, p + "attn_v_b.weight", {s.n_heads, m.v_head_dim, m.kv_lora_rank}));
+    for (int64_t h = 0; h < s.n_heads; ++h) {
+      w.k_b.push_back(row_block(*k_b, h * m.kv_lora_rank, m.kv_lora_rank));
+      w.v_b.push_back(row_block(*v_b, h * m.v_head_dim, m.v_head_dim));
+    }
+  } else {
+    KY_ASSIGN_OR_RETURN(const TensorView* kv_b, bind_matrix(src, p + "attn_kv_b.weight",
+                                                            s.n_heads * (m.qk_nope_head_dim + m.v_head_dim),
+                                                            m.kv_lora_rank));
+    derive_from_kv_b(*kv_b, m, s.n_heads, w);
+  }
+  KY_ASSIGN_OR_RETURN(w.wo, bind_matrix(src, p + "attn_output.weight", s.d_model, s.n_heads * m.v_head_dim));
+  return w;
+}
+
+MlaAttention::MlaAttention(const ModelSpec& spec) : spec_(spec) {
+  const MlaSpec& m = spec.mla;
+  if (m.yarn) {
+    inv_freq_ = yarn_inv_freq(spec.rope_theta, m.qk_rope_head_dim, m.yarn_params);
+    rope_attn_factor_ = static_cast<float>(m.yarn_params.rope_attn_factor);
+  } else {
+    for (int64_t i = 0; i < m.qk_rope_head_dim / 2; ++i)
+      inv_freq_.push_back(static_cast<float>(
+          std::pow(spec.rope_theta, -2.0 * static_cast<double>(i) / static_cast<double>(m.qk_rope_head_dim))));
+  }
+  softmax_scale_ = static_cast<float>(m.softmax_scale);
+}
+
+// q_ [n, n_heads * qk_head_dim] = W_q_b · norm(W_q_a · x)  (or W_q · x without q LoRA)
+void MlaAttention::project_q(const MlaWeights& w, const float* x, int64_t n) {
+  const MlaSpec& m = spec_.mla;
+  q_.resize(static_cast<size_t>(n * spec_.n_heads * m.qk_head_dim()));
+  if (w.wq != nullptr) {
+    kernels::matmul(*w.wq, x, n, q_.data());
+    return;
+  }
+  q_a_.resize(static_cast<size_t>(n * m.q_lora_rank));
+  kernels::matmul(*w.wq_a, x, n, q_a_.data());
+  for (int64_t t = 0; t < n; ++t) {
+    float* row = &q_a_[static_cast<size_t>(t * m.q_lora_rank)];
+    kernels::rmsnorm(row, w.q_a_norm.data(), m.q_lora_rank, spec_.norm_eps, row);
+  }
+  kernels::matmul(*w.wq_b, q_a_.data(), n, q_.data());
+}
+
+// Per token: [latent | k_pe] = W_kv_a · x; the cache row is [rmsnorm(latent) | rope(k_pe)].
+void MlaAttention::write_cache(const MlaWeights& w, int64_t layer, const Batch& batch, KvCache& cache,
+                               const float* x) {
+  const MlaSpec& m = spec_.mla;
+  const int64_t n = static_cast<int64_t>(batch.size()), width = m.cache_width();
+  kv_.resize(static_cast<size_t>(n * width));
+  kernels::matmul(*w.wkv_a, x, n, kv_.data());
+  for (int64_t t = 0; t < n; ++t) {
+    float* row = &kv_[static_cast<size_t>(t * width)];
+    kernels::rmsnorm(row, w.kv_a_norm.data(), m.kv_lora_rank, spec_.norm_eps, row);
+    kernels::rope(row + m.kv_lora_rank, m.qk_rope_head_dim, batch.positions[t], inv_freq_.data(), rope_attn_factor_,
+                  kernels::RopePairing::kInterleaved);
+    std::memcpy(cache.key(batch.seq_ids[t], layer, batch.positions[t]), row, static_cast<size_t>(width) * sizeof(float));
+  }
+}
+
+// o_lat_[h][t] = sum_j softmax_j(scale * (q_lat[h][t] . latent_j + q_pe[t, h] . k_pe_j)) latent_j
+// over positions j <= pos of the token's own sequence.
+void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cache) {
+  const MlaSpec& m = spec_.mla;
+  const int64_t n = static_cast<int64_t>(batch.size()), n_heads = spec_.n_heads;
+  const int64_t kvl = m.kv_lora_rank, rope = m.qk_rope_head_dim, qk = m.qk_head_dim();
+  o_lat_.resize(static_cast<size_t>(n_heads * n * kvl));
+  parallel_for(n * n_heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores;
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t t = i / n_heads, h = i % n_heads;
+      const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
+      const float* q_lat = &q_lat_[static_cast<size_t>((h * n + t) * kvl)];
+      const float* q_pe = &q_[static_cast<size_t>((t * n_heads + h) * qk + m.qk_nope_head_dim)];
+      scores.resize(static_cast<size_t>(pos + 1));
+      for (int64_t j = 0; j <= pos; ++j) {
+        const float* c = cache.key(slot, layer, j);
+        float dot = 0.0f;
+        for (int64_t d = 0; d < kvl; ++d) dot += q_lat[d] * c[d];
+        for (int64_t d = 0; d < rope; ++d) dot += q_pe[d] * c[kvl + d];
+        scores[static_cast<size_t>(j)] = dot * softmax_scale_;
+      }
+      kernels::softmax(scores.data(), pos + 1);
+      float* o = &o_lat_[static_cast<size_t>((h * n + t) * kvl)];
+      std::fill(o, o + kvl, 0.0f);
+      for (int64_t j = 0; j <= pos; ++j) {
+        const float* c = cache.key(slot, layer, j);
+        const float a = scores[static_cast<size_t>(j)];
+        for (int64_t d = 0; d < kvl; ++d) o[d] += a * c[d];
+      }
+    }
+  });
+}
+
+void MlaAttention::forward(const MlaWeights& w, int64_t layer, const Batch& batch, KvCache& cache, const float* x,
+                           float* out) {
+  const MlaSpec& m = spec_.mla;
+  const int64_t n = static_cast<int64_t>(batch.size()), n_heads = spec_.n_heads;
+  const int64_t nope = m.qk_nope_head_dim, qk = m.qk_head_dim(), kvl = m.kv_lora_rank, vd = m.v_head_dim;
+  project_q(w, x, n);
+  write_cache(w, layer, batch, cache, x);
+
+  // q_pe: adjacent-pair RoPE on the last qk_rope_head_dim dims of every head.
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < n_heads; ++h)
+      kernels::rope(&q_[static_cast<size_t>((t * n_heads + h) * qk + nope)], m.qk_rope_head_dim, batch.positions[t],
+                    inv_freq_.data(), rope_attn_factor_, kernels::RopePairing::kInterleaved);
+
+  // Absorb k_b: q_lat_[h] [n, kv_lora] = q_nope[:, h] [n, nope] · k_b[h]^T.
+  q_lat_.resize(static_cast<size_t>(n_heads * n * kvl));
+  head_in_.resize(static_cast<size_t>(n * nope));
+  for (int64_t h = 0; h < n_heads; ++h) {
+    for (int64_t t = 0; t < n; ++t)
+      std::memcpy(&head_in_[static_cast<size_t>(t * nope)], &q_[static_cast<size_t>((t * n_heads + h) * qk)],
+                  static_cast<size_t>(nope) * sizeof(float));
+    kernels::matmul(w.k_b[static_cast<size_t>(h)], head_in_.data(), n, &q_lat_[static_cast<size_t>(h * n * kvl)]);
+  }
+
+  attend(layer, batch, cache);
+
+  // Expand through v_b: attn_[:, h] [n, v_head] = o_lat_[h] · v_b[h]^T; then the output projection.
+  attn_.resize(static_cast<size_t>(n * n_heads * vd));
+  head_out_.resize(static_cast<size_t>(n * vd));
+  for (int64_t h = 0; h < n_heads; ++h) {
+    kernels::matmul(w.v_b[static_cast<size_t>(h)], &o_lat_[static_cast<size_t>(h * n * kvl)], n, head_out_.data());
+    for (int64_t t = 0; t < n; ++t)
+      std::memcpy(&attn_[static_cast<size_t>((t * n_heads + h) * vd)], &head_out_[static_cast<size_t>(t * vd)],
+                  static_cast<size_t>(vd) * sizeof(float));
+  }
+  kernels::matmul(*w.wo, attn_.data(), n, out);
+}
+
+}  // namespace kaiyuan
