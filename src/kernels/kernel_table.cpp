@@ -59,7 +59,18 @@ void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq
   ref::rope(head, rope_dim, position, inv_freq, attn_factor, pairing);
 }
 
-void softmax(float* x, int64_t n) { ref::softmax(x, n); }
+void softmax(float* x, int64_t n) {
+  const KernelTable& k = active_kernels();
+  if (k.softmax != nullptr) k.softmax(x, n);
+  else ref::softmax(x, n);
+}
+
+void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
+                 int64_t head_dim, float scale, float* scores, float* out) {
+  const KernelTable& t = active_kernels();
+  if (t.attend_head != nullptr) t.attend_head(q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
+  else ref::attend_head(q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
+}
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   const KernelTable& k = active_kernels();

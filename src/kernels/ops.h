@@ -1,6 +1,6 @@
 // The kernel entry points models call. Each takes plain pointers and sizes, never allocates, and
-// knows nothing of models. Today they run the scalar reference path (kernels/ref/); the fast ISA
-// paths plug in behind these same functions through kernels/dispatch.h.
+// knows nothing of models. They call through the KernelTable chosen once for this CPU
+// (kernels/kernel_table.h); KAIYUAN_ISA=scalar runs the reference path (kernels/ref/) everywhere.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,12 @@ void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq
 
 // In-place softmax over n values (max-subtracted).
 void softmax(float* x, int64_t n);
+
+// Causal attention of one query head over n_kv cached positions:
+//   out[head_dim] = sum_j p_j * v_j,  p = softmax(scale * q . k_j),  k_j = k + j * k_stride (floats),
+//   v_j = v + j * v_stride. `scores` is caller-owned scratch of n_kv floats (kernels never allocate).
+void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
+                 int64_t head_dim, float scale, float* scores, float* out);
 
 // out[i] = silu(gate[i]) * up[i]
 void swiglu(const float* gate, const float* up, int64_t n, float* out);

@@ -1,8 +1,10 @@
 // AVX2 + FMA + F16C kernels (the x86-64-v3 baseline every build assumes): on-the-fly activation
 // quantizers, integer dot-product tiles for Q8_0 / Q4_K / Q6_K weights (ggml-cpu's arch/x86/quants.c
-// maddubs scheme), FMA tiles for F32/F16/BF16 weights, and a dequantize-then-FMA path for the rest.
+// maddubs scheme), FMA tiles for F32/F16/BF16 weights, a dequantize-then-FMA path for the rest, and
+// the small f32 ops (softmax, SwiGLU, RMSNorm, one-head attention) on a polynomial exp.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -371,6 +373,99 @@ void dequant_rows(const uint8_t* w, size_t w_stride, const uint8_t* act, size_t 
   }
 }
 
+// ---- small f32 ops: softmax, SwiGLU, RMSNorm, attention of one head -----------------------------
+
+// e^x for x <= 88.37 (larger saturates), relative error ~2e-7: Cephes expf (range reduction by
+// ln 2 split in a high and a low part, degree-5 polynomial, 2^n through the exponent bits).
+inline __m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365447504f));  // below: e^x would be denormal; flush
+  const __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+void softmax_avx2(float* x, int64_t n) {
+  const int64_t n8 = n / 8 * 8;
+  __m256 m8 = _mm256_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n8; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + i));
+  float max_v = hmax(m8);
+  for (int64_t i = n8; i < n; ++i) max_v = std::max(max_v, x[i]);
+  const __m256 mv = _mm256_set1_ps(max_v);
+  __m256 s8 = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n8; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+    _mm256_storeu_ps(x + i, e);
+    s8 = _mm256_add_ps(s8, e);
+  }
+  float sum = hsum(s8);
+  for (int64_t i = n8; i < n; ++i) {
+    x[i] = std::exp(x[i] - max_v);
+    sum += x[i];
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / sum);
+  for (int64_t i = 0; i < n8; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+  for (int64_t i = n8; i < n; ++i) x[i] *= 1.0f / sum;
+}
+
+void swiglu_avx2(const float* gate, const float* up, int64_t n, float* out) {
+  const int64_t n8 = n / 8 * 8;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (int64_t i = 0; i < n8; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (int64_t i = n8; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void rmsnorm_avx2(const float* x, const float* weight, int64_t n, float eps, float* y) {
+  const int64_t n8 = n / 8 * 8;
+  __m256 s8 = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n8; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    s8 = _mm256_fmadd_ps(v, v, s8);
+  }
+  double sum_sq = hsum(s8);
+  for (int64_t i = n8; i < n; ++i) sum_sq += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * (weight != nullptr ? weight[i] : 1.0f);
+}
+
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  const int64_t n8 = n / 8 * 8;
+  __m256 s = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n8; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s);
+  float r = hsum(s);
+  for (int64_t i = n8; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+void attend_head_avx2(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
+                      int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
+  for (int64_t j = 0; j < n_kv; ++j) scores[j] = dot_f32(q, k + j * k_stride, head_dim) * scale;
+  softmax_avx2(scores, n_kv);
+  const int64_t n8 = head_dim / 8 * 8;
+  for (int64_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float* vj = v + j * v_stride;
+    const __m256 p = _mm256_set1_ps(scores[j]);
+    for (int64_t d = 0; d < n8; d += 8)
+      _mm256_storeu_ps(out + d, _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + d), _mm256_loadu_ps(out + d)));
+    for (int64_t d = n8; d < head_dim; ++d) out[d] += scores[j] * vj[d];
+  }
+}
+
 // Tile shapes: 16 ymm registers hold R*T accumulators plus R weight vectors.
 void q8_0_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
                int64_t r1, float* y, int64_t ldy) {
@@ -395,6 +490,10 @@ void float_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int6
 KernelTable make_table() {
   KernelTable t;
   t.isa = Isa::kAvx2;
+  t.rmsnorm = rmsnorm_avx2;
+  t.swiglu = swiglu_avx2;
+  t.softmax = softmax_avx2;
+  t.attend_head = attend_head_avx2;
   auto set = [&](DType type, MatmulKernel k) { t.matmul[static_cast<uint32_t>(type)] = k; };
   set(DType::F32, {DType::F32, nullptr, float_rows<LoadF32>});
   set(DType::F16, {DType::F32, nullptr, float_rows<LoadF16>});

@@ -1,6 +1,10 @@
-// AVX-512 (F, BW, VL, DQ, VNNI) kernels: Q8_0 dot products on vpdpbusd, 512-bit FMA tiles for
-// F32/F16/BF16 weights. Types without an AVX-512 kernel here keep their AVX2 entry (the table starts
+// AVX-512 (F, BW, VL, DQ, VNNI) kernels: Q8_0 dot products on vpdpbusd, Q4_K/Q6_K on 512-bit
+// maddubs, 512-bit FMA tiles for F32/F16/BF16 weights. Types without an AVX-512 kernel here keep their AVX2 entry (the table starts
 // as a copy of x86_avx2.cpp's).
+// GCC 12's AVX-512 headers build some intrinsics on _mm512_undefined_*() (`__m512i __Y = __Y;`),
+// which -O3 inlining reports as -Wuninitialized: a known false positive of the headers themselves.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstring>
@@ -82,6 +86,169 @@ struct Q8_0Kernel {
   }
 };
 
+// ---- K-quants x Q8_K: 128 levels per 512-bit step ----------------------------------------------
+
+using quant::kQK_K;
+constexpr size_t kQ8kQs = 4, kQ8kBsums = 4 + kQK_K;  // block_q8_K {float d; int8 qs[256]; int16 bsums[16]}
+
+inline __m512i set_2x16(int16_t lo, int16_t hi) {
+  return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
+}
+
+inline float load_f32(const uint8_t* p) {
+  float f;
+  std::memcpy(&f, p, sizeof(f));
+  return f;
+}
+
+// ggml get_scale_min_k4: eight 6-bit scales and mins packed in 12 bytes.
+inline void unpack_q4_k_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = q[j] & 63;
+    mn[j] = q[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    mn[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// block_q4_K {f16 d, dmin; scales[12]; qs[128]}: 64 bytes of qs hold levels 0-31 and 64-95 in their
+// low nibbles, 32-63 and 96-127 in their high nibbles.
+struct Q4_KKernel {
+  template <int R, int T>
+  static void tile(const TileArgs& a) {
+    constexpr size_t kWB = sizeof(quant::BlockQ4_K), kXB = sizeof(quant::BlockQ8_K);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[R][T];
+    for (auto& row : acc)
+      for (auto& v : row) v = _mm512_setzero_ps();
+    const int64_t nb = a.n_in / kQK_K;
+    for (int64_t b = 0; b < nb; ++b) {
+      float d[R], dmin[R];
+      uint8_t sc[R][8];
+      __m256i mins[R];
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = a.w + r * a.w_stride + b * kWB;
+        d[r] = load_f16(blk);
+        dmin[r] = load_f16(blk + 2);
+        uint8_t mn[8];
+        unpack_q4_k_scales(blk + 4, sc[r], mn);
+        mins[r] = _mm256_cvtepu8_epi16(_mm_setr_epi8(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
+                                                     mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]));
+      }
+      __m512i sumi[R][T];
+      for (auto& row : sumi)
+        for (auto& v : row) v = _mm512_setzero_si512();
+      for (int jj = 0; jj < 2; ++jj) {
+        __m512i lo[R], hi[R], slo[R], shi[R];
+        for (int r = 0; r < R; ++r) {
+          const __m512i q = _mm512_loadu_si512(a.w + r * a.w_stride + b * kWB + 16 + 64 * jj);
+          lo[r] = _mm512_and_si512(q, m4);
+          hi[r] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+          slo[r] = set_2x16(sc[r][4 * jj], sc[r][4 * jj + 2]);
+          shi[r] = set_2x16(sc[r][4 * jj + 1], sc[r][4 * jj + 3]);
+        }
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* y = a.act + t * a.act_stride + b * kXB + kQ8kQs + 128 * jj;
+          const __m512i ylo = load_2x256(y, y + 64);
+          const __m512i yhi = load_2x256(y + 32, y + 96);
+          for (int r = 0; r < R; ++r) {
+            const __m512i plo = _mm512_madd_epi16(_mm512_maddubs_epi16(lo[r], ylo), slo[r]);
+            const __m512i phi = _mm512_madd_epi16(_mm512_maddubs_epi16(hi[r], yhi), shi[r]);
+            sumi[r][t] = _mm512_add_epi32(sumi[r][t], _mm512_add_epi32(plo, phi));
+          }
+        }
+      }
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* xb = a.act + t * a.act_stride + b * kXB;
+        const float dx = load_f32(xb);
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + kQ8kBsums));
+        for (int r = 0; r < R; ++r) {
+          const __m512 summ = _mm512_cvtepi32_ps(_mm512_zextsi256_si512(_mm256_madd_epi16(mins[r], bsums)));
+          acc[r][t] = _mm512_fmadd_ps(_mm512_set1_ps(d[r] * dx), _mm512_cvtepi32_ps(sumi[r][t]), acc[r][t]);
+          acc[r][t] = _mm512_fnmadd_ps(_mm512_set1_ps(dmin[r] * dx), summ, acc[r][t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int r = 0; r < R; ++r) a.y[t * a.ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+};
+
+// block_q6_K {ql[128]; qh[64]; int8 scales[16]; f16 d}, levels 0..63 stored +32 (ggml
+// dequantize_row_q6_K). One 128-level half: ql[0:64] low nibbles are levels 0-63, high nibbles
+// 64-127; qh[0:32] gives each its top two bits, at shifts 0, 2 (levels 0-63) and 4, 6 (64-127).
+struct Q6_KKernel {
+  template <int R, int T>
+  static void tile(const TileArgs& a) {
+    constexpr size_t kWB = sizeof(quant::BlockQ6_K), kXB = sizeof(quant::BlockQ8_K);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(0x30);
+    // per 256-bit half: move qh bits (0-1 | 2-3) to 4-5, and (4-5 | 6-7) to 4-5
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+    __m512 acc[R][T];
+    for (auto& row : acc)
+      for (auto& v : row) v = _mm512_setzero_ps();
+    const int64_t nb = a.n_in / kQK_K;
+    for (int64_t b = 0; b < nb; ++b) {
+      float d[R];
+      __m256i sc16[R];
+      const uint8_t* blk[R];
+      for (int r = 0; r < R; ++r) {
+        blk[r] = a.w + r * a.w_stride + b * kWB;
+        d[r] = load_f16(blk[r] + 208);
+        sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[r] + 192)));
+      }
+      __m512i sumi[R][T];
+      for (auto& row : sumi)
+        for (auto& v : row) v = _mm512_setzero_si512();
+      for (int h = 0; h < 2; ++h) {
+        // scales of this half's 16-level groups 0-3 (levels 0-63) and 4-7 (64-127), 8 int16 lanes each
+        const __m512i idx01 = group_index(8 * h), idx23 = group_index(8 * h + 4);
+        __m512i q01[R], q23[R], s01[R], s23[R];
+        for (int r = 0; r < R; ++r) {
+          const __m512i l = _mm512_loadu_si512(blk[r] + 64 * h);
+          const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[r] + 128 + 32 * h)));
+          q01[r] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl), m2));
+          q23[r] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(_mm512_srlv_epi16(qh, shr), m2));
+          const __m512i s = _mm512_zextsi256_si512(sc16[r]);
+          s01[r] = _mm512_permutexvar_epi16(idx01, s);
+          s23[r] = _mm512_permutexvar_epi16(idx23, s);
+        }
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* y = a.act + t * a.act_stride + b * kXB + kQ8kQs + 128 * h;
+          const __m512i y01 = _mm512_loadu_si512(y);
+          const __m512i y23 = _mm512_loadu_si512(y + 64);
+          for (int r = 0; r < R; ++r) {
+            const __m512i p01 = _mm512_madd_epi16(_mm512_maddubs_epi16(q01[r], y01), s01[r]);
+            const __m512i p23 = _mm512_madd_epi16(_mm512_maddubs_epi16(q23[r], y23), s23[r]);
+            sumi[r][t] = _mm512_add_epi32(sumi[r][t], _mm512_add_epi32(p01, p23));
+          }
+        }
+      }
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* xb = a.act + t * a.act_stride + b * kXB;
+        const float dx = load_f32(xb);
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + kQ8kBsums));
+        for (int r = 0; r < R; ++r) {
+          const __m512i bias = _mm512_zextsi256_si512(_mm256_slli_epi32(_mm256_madd_epi16(sc16[r], bsums), 5));
+          acc[r][t] = _mm512_fmadd_ps(_mm512_set1_ps(d[r] * dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[r][t], bias)), acc[r][t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int r = 0; r < R; ++r) a.y[t * a.ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+
+  // int16 lane i -> scale first + i / 8: four 16-level groups, each over 8 maddubs lanes.
+  static __m512i group_index(int first) {
+    alignas(64) int16_t idx[32];
+    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(first + i / 8);
+    return _mm512_load_si512(idx);
+  }
+};
+
 // ---- F32 / F16 / BF16 weights x f32 activations -------------------------------------------------
 
 struct LoadF32 {
@@ -137,6 +304,16 @@ void q8_0_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64
   if (n_tokens == 1) tile_loop<Q8_0Kernel, 4, 1>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
   else tile_loop<Q8_0Kernel, 4, 4>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
 }
+void q4_k_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
+               int64_t r1, float* y, int64_t ldy) {
+  if (n_tokens == 1) tile_loop<Q4_KKernel, 4, 1>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+  else tile_loop<Q4_KKernel, 2, 4>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+}
+void q6_k_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
+               int64_t r1, float* y, int64_t ldy) {
+  if (n_tokens == 1) tile_loop<Q6_KKernel, 4, 1>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+  else tile_loop<Q6_KKernel, 2, 4>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+}
 template <class Load>
 void float_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
                 int64_t r1, float* y, int64_t ldy) {
@@ -152,6 +329,8 @@ KernelTable make_table() {
   set_rows(DType::F16, float_rows<LoadF16>);
   set_rows(DType::BF16, float_rows<LoadBF16>);
   set_rows(DType::Q8_0, q8_0_rows);
+  set_rows(DType::Q4_K, q4_k_rows);
+  set_rows(DType::Q6_K, q6_k_rows);
   return t;
 }
 

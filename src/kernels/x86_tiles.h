@@ -34,18 +34,27 @@ constexpr auto make_tile_table(std::index_sequence<I...>) {
   return std::array<Fn, sizeof...(I)>{&call_tile<Kernel, static_cast<int>(I / TMax) + 1, static_cast<int>(I % TMax) + 1>...};
 }
 
-// Rows outermost: a tile's weight rows stay in L1 while the tokens stream past.
+// Activations of one token chunk stay in L2 (about kChunkBytes of them) while every row tile of the
+// range streams past; each row tile's weights stay in L1 while the chunk's token tiles go by. The
+// weights are re-read once per chunk, activations once per row tile.
+constexpr size_t kChunkBytes = 256 * 1024;
+
 template <class Kernel, int RMax, int TMax>
 void tile_loop(const uint8_t* w, size_t w_stride, const uint8_t* act, size_t act_stride, int64_t n_in,
                int64_t n_tokens, int64_t r0, int64_t r1, float* y, int64_t ldy) {
   static constexpr auto kTiles = make_tile_table<Kernel, RMax, TMax>(std::make_index_sequence<RMax * TMax>{});
-  for (int64_t r = r0; r < r1; r += RMax) {
-    const int64_t nr = r1 - r < RMax ? r1 - r : RMax;
-    for (int64_t t = 0; t < n_tokens; t += TMax) {
-      const int64_t nt = n_tokens - t < TMax ? n_tokens - t : TMax;
-      const TileArgs a{w + static_cast<size_t>(r) * w_stride, w_stride, act + static_cast<size_t>(t) * act_stride,
-                       act_stride, n_in, y + t * ldy + r, ldy};
-      kTiles[static_cast<size_t>((nr - 1) * TMax + (nt - 1))](a);
+  int64_t chunk = static_cast<int64_t>(kChunkBytes / (act_stride == 0 ? 1 : act_stride)) / TMax * TMax;
+  if (chunk < TMax) chunk = TMax;
+  for (int64_t c0 = 0; c0 < n_tokens; c0 += chunk) {
+    const int64_t c1 = n_tokens - c0 < chunk ? n_tokens : c0 + chunk;
+    for (int64_t r = r0; r < r1; r += RMax) {
+      const int64_t nr = r1 - r < RMax ? r1 - r : RMax;
+      for (int64_t t = c0; t < c1; t += TMax) {
+        const int64_t nt = c1 - t < TMax ? c1 - t : TMax;
+        const TileArgs a{w + static_cast<size_t>(r) * w_stride, w_stride, act + static_cast<size_t>(t) * act_stride,
+                         act_stride, n_in, y + t * ldy + r, ldy};
+        kTiles[static_cast<size_t>((nr - 1) * TMax + (nt - 1))](a);
+      }
     }
   }
 }

@@ -83,7 +83,8 @@ namespace {
 // `<arch>.expert_*` keys (llama.cpp llama-hparams.h / llama-model.cpp load_hparams).
 Status parse_gguf_moe(const GgufFile& gguf, const std::string& p, ModelSpec& s) {
   const int64_t n_experts = gguf.get_int_or(p + "expert_count").value_or(0);
-  if (n_experts <= 0) return Status::ok();
+  if (n_experts < 0) return Error(p + "expert_count " + std::to_string(n_experts) + " is negative");
+  if (n_experts == 0) return Status::ok();
   RouterConfig& r = s.router;
   r.n_experts = n_experts;
   KY_ASSIGN_OR_RETURN(r.top_k, gguf.get_int(p + "expert_used_count"));
@@ -275,10 +276,8 @@ Status parse_hf_moe(const nlohmann::json& c, const std::string& model_type, Mode
   RouterConfig& r = s.router;
   KY_ASSIGN_OR_RETURN(r.n_experts,
                       json_int_any(c, {"num_experts", "n_routed_experts", "moe_num_experts", "num_local_experts"}, 0));
-  if (r.n_experts <= 0) {
-    r.n_experts = 0;
-    return Status::ok();
-  }
+  if (r.n_experts < 0) return Error("config.json: expert count " + std::to_string(r.n_experts) + " is negative");
+  if (r.n_experts == 0) return Status::ok();
   KY_ASSIGN_OR_RETURN(r.top_k, json_int_any(c, {"num_experts_per_tok", "moe_k", "moe_topk"}, 0));
   const bool intermediate_is_expert = model_type == "hunyuan_v1_moe" || model_type == "minimax_m2";
   if (intermediate_is_expert) {

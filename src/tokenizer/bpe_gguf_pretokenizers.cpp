@@ -52,7 +52,7 @@ const std::vector<std::string>& deepseek_llm() {
 // DeepSeek Coder tokenizer.json Split sequence.
 const std::vector<std::string>& deepseek_coder() {
   static const std::vector<std::string> kRegexes = {
-      "[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+", "\\p{N}",
+      "[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}",
   };
   return kRegexes;
 }
@@ -61,7 +61,7 @@ const std::vector<std::string>& deepseek_coder() {
 const std::vector<std::string>& deepseek_v3() {
   static const std::vector<std::string> kRegexes = {
       "\\p{N}{1,3}",
-      "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+",
+      "[一-龥぀-ゟ゠-ヿ]+",
       "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|"
       "\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
   };

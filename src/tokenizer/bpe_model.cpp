@@ -48,7 +48,7 @@ Result<BpeModel> BpeModel::build(const BpeModelSpec& spec) {
 }
 
 int32_t BpeModel::find(std::string_view bytes) const {
-  auto it = ids_by_bytes_.find(std::string(bytes));
+  auto it = ids_by_bytes_.find(bytes);
   return it == ids_by_bytes_.end() ? -1 : it->second;
 }
 

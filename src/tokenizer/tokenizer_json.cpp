@@ -8,6 +8,8 @@
 // its chat template writes the BOS itself.
 #include "tokenizer/tokenizer_json.h"
 
+#include "tokenizer/tokenizer_json_sax.h"
+
 #include <nlohmann/json.hpp>
 
 #include <unordered_map>
@@ -29,7 +31,7 @@ bool bool_member(const json& object, const char* key, bool fallback) {
   return value && value->is_boolean() ? value->get<bool>() : fallback;
 }
 
-Status parse_model(const json& model, BpeModelSpec& spec) {
+Status parse_model(const json& model, TokenizerJsonDocument& doc, BpeModelSpec& spec) {
   if (!model.is_object()) return Error("\"model\" is missing or not an object");
   const json* type = member(model, "type");
   if (type && (!type->is_string() || type->get<std::string>() != "BPE")) {
@@ -44,35 +46,10 @@ Status parse_model(const json& model, BpeModelSpec& spec) {
   if (bool_member(model, "byte_fallback", false)) return Error("model.byte_fallback is not supported for byte-level BPE");
   spec.ignore_merges = bool_member(model, "ignore_merges", false);
 
-  const json* vocab = member(model, "vocab");
-  if (!vocab || !vocab->is_object()) return Error("model.vocab is missing or not an object");
-  spec.vocab.reserve(vocab->size());
-  for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-    if (!it.value().is_number_integer()) return Error("model.vocab[\"" + it.key() + "\"] is not an integer id");
-    const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > INT32_MAX) return Error("model.vocab[\"" + it.key() + "\"] has id out of range");
-    spec.vocab.emplace_back(it.key(), static_cast<int32_t>(id));
-  }
-
-  const json* merges = member(model, "merges");
-  if (!merges || !merges->is_array()) return Error("model.merges is missing or not an array");
-  spec.merges.reserve(merges->size());
-  for (size_t i = 0; i < merges->size(); ++i) {
-    const json& merge = (*merges)[i];
-    // Older files write "a b"; tokenizers >= 0.20 writes ["a", "b"].
-    if (merge.is_string()) {
-      const std::string& text = merge.get_ref<const std::string&>();
-      const size_t space = text.find(' ');
-      if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-        return Error("model.merges[" + std::to_string(i) + "] \"" + text + "\" is not two tokens separated by a space");
-      }
-      spec.merges.emplace_back(text.substr(0, space), text.substr(space + 1));
-    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-      spec.merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
-    } else {
-      return Error("model.merges[" + std::to_string(i) + "] is neither \"a b\" nor [\"a\", \"b\"]");
-    }
-  }
+  if (!doc.has_vocab) return Error("model.vocab is missing or not an object");
+  if (!doc.has_merges) return Error("model.merges is missing or not an array");
+  spec.vocab = std::move(doc.vocab);
+  spec.merges = std::move(doc.merges);
   return Status::ok();
 }
 
@@ -205,8 +182,10 @@ std::string config_token(const json& config, const char* key) {
 
 Result<BpeTokenizerSpec> parse_bpe_tokenizer_json(std::string_view tokenizer_json, std::string_view config_json,
                                                   const std::string& label) {
-  json root = json::parse(tokenizer_json, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return Error(label + ": tokenizer.json is not valid JSON");
+  auto document = read_tokenizer_json(tokenizer_json);
+  if (!document) return Error(label + ": " + document.status().message());
+  TokenizerJsonDocument& doc = *document;
+  const json& root = doc.rest;
   if (!root.is_object()) return Error(label + ": tokenizer.json is not a JSON object");
   json config = json::object();
   if (!config_json.empty()) {
@@ -219,8 +198,7 @@ Result<BpeTokenizerSpec> parse_bpe_tokenizer_json(std::string_view tokenizer_jso
   spec.label = label;
   const json* model = member(root, "model");
   if (!model) return Error(label + ": tokenizer.json has no \"model\"");
-  if (Status s = parse_model(*model, spec.model); !s) return fail(s);
-  root.erase("model");  // the largest part; free it early
+  if (Status s = parse_model(*model, doc, spec.model); !s) return fail(s);
   if (Status s = parse_added_tokens(root, spec); !s) return fail(s);
   if (Status s = merge_config_added_tokens(config, spec); !s) return fail(s);
 

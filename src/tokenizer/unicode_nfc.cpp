@@ -19,6 +19,8 @@ using namespace unicode_data;
 constexpr uint32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
 constexpr uint32_t kLCount = 19, kVCount = 21, kTCount = 28;
 constexpr uint32_t kNCount = kVCount * kTCount, kSCount = kLCount * kNCount;
+// U+00C0 is the first code point with a canonical decomposition (checked by the NFD test).
+constexpr uint32_t kFirstDecomposable = 0xC0;
 
 uint8_t combining_class(uint32_t cp) {
   if (cp < kNfcQuickCheckBound) return 0;
@@ -45,7 +47,7 @@ void decompose(uint32_t cp, std::vector<uint32_t>& out) {
     if (s % kTCount != 0) out.push_back(kTBase + s % kTCount);
     return;
   }
-  const CanonicalDecomposition* d = cp < kNfcQuickCheckBound ? nullptr : find_decomposition(cp);
+  const CanonicalDecomposition* d = cp < kFirstDecomposable ? nullptr : find_decomposition(cp);
   if (d == nullptr) {
     out.push_back(cp);
     return;
@@ -133,11 +135,11 @@ std::vector<uint32_t> decompose_all(std::string_view text) {
   return cps;
 }
 
-bool below_quick_check_bound(std::string_view text) {
+bool all_below(std::string_view text, uint32_t bound) {
   for (size_t pos = 0; pos < text.size();) {
     uint32_t cp;
     const size_t n = utf8::decode(text, pos, &cp);
-    if (n == 0 || cp >= kNfcQuickCheckBound) return false;
+    if (n == 0 || cp >= bound) return false;
     pos += n;
   }
   return true;
@@ -153,14 +155,14 @@ std::string encode(const std::vector<uint32_t>& cps) {
 }  // namespace
 
 std::string to_nfc(std::string_view text) {
-  if (below_quick_check_bound(text)) return std::string(text);
+  if (all_below(text, kNfcQuickCheckBound)) return std::string(text);
   std::vector<uint32_t> cps = decompose_all(text);
   compose(cps);
   return encode(cps);
 }
 
 std::string to_nfd(std::string_view text) {
-  if (below_quick_check_bound(text)) return std::string(text);
+  if (all_below(text, kFirstDecomposable)) return std::string(text);
   return encode(decompose_all(text));
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "kernels/kernel_table.h"
 #include "model_goldens.h"
 #include "test_support.h"
 
@@ -45,6 +46,8 @@ std::vector<std::vector<int32_t>> greedy_goldens(const Form& f, const std::strin
 
 TEST_P(DenseArch, LogitsAndGreedyMatchGoldens) {
   const Form& f = GetParam();
+  // Exact goldens need f32 activations: the scalar path (arch_fast_path_test.cpp covers the others).
+  ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
   const std::string dir = fixture_path("arch/" + f.arch);
   auto loaded = load_model(dir + "/" + f.model);
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();

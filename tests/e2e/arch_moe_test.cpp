@@ -2,10 +2,18 @@
 // every form shipped: the HF BF16 folder against the float64 reference, quantized GGUFs against
 // llama.cpp run on their exactly dequantized weights. Tolerances from
 // ../shared/fixtures/arch/README.md.
+//
+// The goldens are f32 arithmetic (the float64 reference; llama.cpp on the dequantized weights), so
+// these tests run the reference kernels: the fast Q8_0/K-quant kernels quantize activations as ggml
+// does (kernels/matmul_driver.cpp), which flips near-tied router choices (fixtures README: "much
+// more where it flips an MoE router choice"). The kernels are checked against the reference kernels
+// in tests/kernels.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "kernels/dispatch.h"
+#include "kernels/kernel_table.h"
 #include "model_goldens.h"
 #include "test_support.h"
 
@@ -33,7 +41,10 @@ std::vector<Form> forms() {
 
 void PrintTo(const Form& f, std::ostream* os) { *os << f.arch << "/" << f.model; }
 
-class MoeArch : public ::testing::TestWithParam<Form> {};
+class MoeArch : public ::testing::TestWithParam<Form> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar)); }
+};
 
 std::vector<std::vector<int32_t>> greedy_goldens(const Form& f, const std::string& dir) {
   std::vector<std::vector<int32_t>> out;

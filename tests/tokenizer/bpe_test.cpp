@@ -2,7 +2,9 @@
 // decode of every fixture string) and GGUF `gpt2` vocabs (Python transformers ids).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -66,6 +68,52 @@ TEST_P(BpeGgufGolden, EveryLineMatches) {
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, BpeGgufGolden,
                          ::testing::Values("qwen2", "llama-bpe", "deepseek-llm", "deepseek-coder"));
+
+// The tokenizer is immutable: concurrent encodes give the single-threaded answers.
+TEST(BpeConcurrency, ParallelEncodesAgree) {
+  auto tokenizer = load_json_tokenizer("qwen3");
+  ASSERT_NE(tokenizer, nullptr);
+  const auto lines = test::read_jsonl(test::fixture_path("tokenizers/qwen3/golden_encode.jsonl"));
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        for (const auto& line : lines) {
+          if (tokenizer->encode(line["text"].get<std::string>(), {}) != ids_of(line["ids"])) ++mismatches[t];
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+}
+
+TEST(BpeSpecialTokens, EndOfGenerationAndBos) {
+  auto qwen = load_json_tokenizer("qwen3");
+  ASSERT_NE(qwen, nullptr);
+  EXPECT_EQ(qwen->bos_id(), -1);      // tokenizer_config.json bos_token: null
+  EXPECT_EQ(qwen->eos_id(), 151645);  // <|im_end|>
+  EXPECT_TRUE(qwen->is_end_of_generation(151645));
+  EXPECT_TRUE(qwen->is_end_of_generation(151643));  // <|endoftext|>
+  EXPECT_FALSE(qwen->is_end_of_generation(151644));  // <|im_start|>
+  EXPECT_TRUE(qwen->is_special(151644));
+  EXPECT_EQ(qwen->decode(std::vector<int32_t>{151644, 9707, 151645}, true), "Hello");
+  // parse_special=false: "<|im_end|>" is ordinary text, tokenized losslessly without the special id.
+  const auto plain = qwen->encode("<|im_end|>", {.parse_special = false});
+  EXPECT_GT(plain.size(), 1u);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 151645), 0);
+  EXPECT_EQ(qwen->decode(plain), "<|im_end|>");
+
+  auto llama = load_json_tokenizer("llama3_1");
+  ASSERT_NE(llama, nullptr);
+  EXPECT_EQ(llama->bos_id(), 128000);
+  EXPECT_TRUE(llama->is_end_of_generation(128009));  // <|eot_id|>, the config's eos_token
+  EXPECT_TRUE(llama->is_end_of_generation(128001));  // <|end_of_text|>
+  EXPECT_EQ(llama->token_bytes(128000), "<|begin_of_text|>");
+  EXPECT_EQ(llama->token_bytes(220), " ");  // "Ġ"
+  EXPECT_EQ(llama->token_string(220), "\xC4\xA0");
+}
 
 }  // namespace
 }  // namespace kaiyuan

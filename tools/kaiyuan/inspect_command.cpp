@@ -5,6 +5,7 @@
 #include "command.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
+#include "model/weight_footprint.h"
 
 namespace kaiyuan::cli {
 namespace {
@@ -53,6 +54,13 @@ int inspect(const std::string& path) {
                                                                 : "");
   std::printf("norm_eps:       %g\n", static_cast<double>(s.norm_eps));
   std::printf("features:       %s%s\n", s.qk_norm ? "qk-norm " : "", s.tied_embeddings ? "tied-embeddings" : "");
+  if (s.is_moe()) {
+    std::printf("experts:        %lld routed, %lld per token (%s%s), %lld shared, d_ff_expert %lld, %lld dense lead layers\n",
+                static_cast<long long>(s.router.n_experts), static_cast<long long>(s.router.top_k),
+                s.router.scoring == RouterScoring::kSigmoid ? "sigmoid" : "softmax",
+                s.router.norm_topk_prob ? ", renormalised" : "", static_cast<long long>(s.n_shared_experts),
+                static_cast<long long>(s.d_ff_expert), static_cast<long long>(s.n_dense_lead));
+  }
   std::printf("tensors:        %zu\n", w.tensors().size());
   for (const auto& [type, e] : by_type)
     std::printf("  %-6s        %lld tensors, %lld elements\n", type.c_str(), static_cast<long long>(e.first),
@@ -60,6 +68,11 @@ int inspect(const std::string& path) {
   std::printf("parameters:     %lld (%.2fM)\n", static_cast<long long>(params), static_cast<double>(params) / 1e6);
   std::printf("weights memory: %s (%.2f bits/weight)\n", human_bytes(bytes).c_str(),
               params > 0 ? bytes * 8.0 / static_cast<double>(params) : 0.0);
+  const WeightFootprint fp = weight_footprint(s, w);
+  std::printf("active params:  %lld per token (%.2fM; routed experts %.2fM in all)\n",
+              static_cast<long long>(fp.active_params), static_cast<double>(fp.active_params) / 1e6,
+              static_cast<double>(fp.expert_params) / 1e6);
+  std::printf("weights read:   %s per generated token\n", human_bytes(fp.bytes_per_token).c_str());
   std::printf("kv cache:       %s per 1024 tokens (f32)\n",
               human_bytes(2.0 * 4.0 * static_cast<double>(s.n_layers * s.kv_dim()) * 1024).c_str());
   std::printf("kernels:        %s\n", std::string(kernels::active_isa_name()).c_str());

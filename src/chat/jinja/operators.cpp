@@ -16,11 +16,6 @@ bool is_integral(const Value& v) { return v.is_int() || v.is_bool(); }
   raise("Unknown operator \"" + op + "\" between " + a.type_name() + " and " + b.type_name(), line);
 }
 
-Value integer_or_raise(bool overflow, int64_t r, int line) {
-  if (overflow) raise("integer overflow", line);
-  return Value::integer(r);
-}
-
 double python_fmod(double a, double b) {
   double r = std::fmod(a, b);
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
@@ -32,9 +27,18 @@ Value arithmetic(Interpreter& in, const std::string& op, const Value& a, const V
   if (is_integral(a) && is_integral(b)) {
     const int64_t x = a.as_int(), y = b.as_int();
     int64_t r = 0;
-    if (op == "+") return integer_or_raise(__builtin_add_overflow(x, y, &r), r, line);
-    if (op == "-") return integer_or_raise(__builtin_sub_overflow(x, y, &r), r, line);
-    if (op == "*") return integer_or_raise(__builtin_mul_overflow(x, y, &r), r, line);
+    if (op == "+") {
+      if (__builtin_add_overflow(x, y, &r)) raise("integer overflow", line);
+      return Value::integer(r);
+    }
+    if (op == "-") {
+      if (__builtin_sub_overflow(x, y, &r)) raise("integer overflow", line);
+      return Value::integer(r);
+    }
+    if (op == "*") {
+      if (__builtin_mul_overflow(x, y, &r)) raise("integer overflow", line);
+      return Value::integer(r);
+    }
     if (op == "/") {
       if (y == 0) raise("division by zero", line);
       return Value::floating(static_cast<double>(x) / static_cast<double>(y));

@@ -70,6 +70,24 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+// The loops src/model/llama.cpp ran inline before this kernel existed (same order of operations).
+void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
+                 int64_t head_dim, float scale, float* scores, float* out) {
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float* kj = k + j * k_stride;
+    float dot = 0.0f;
+    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * kj[d];
+    scores[j] = dot * scale;
+  }
+  softmax(scores, n_kv);
+  for (int64_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const float* vj = v + j * v_stride;
+    const float a = scores[j];
+    for (int64_t d = 0; d < head_dim; ++d) out[d] += a * vj[d];
+  }
+}
+
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];

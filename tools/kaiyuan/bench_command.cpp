@@ -1,0 +1,158 @@
+// `kaiyuan bench MODEL [-p 512] [-n 128] [-r 5] [-t 2] [--json]`: prompt-processing (pp) and
+// generation (tg) throughput as llama-bench measures them: pp = one batch of p tokens into a fresh
+// cache, tg = n single-token decodes into a fresh cache; random token ids (speed does not depend on
+// them); median, min and max tokens/s over r runs after one warm-up run of each.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "command.h"
+#include "core/parallel.h"
+#include "kernels/dispatch.h"
+#include "model/model.h"
+
+namespace kaiyuan::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  int n_prompt = 512;
+  int n_gen = 128;
+  int reps = 5;
+  int threads = 0;
+  bool json = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double peak_rss_mib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+struct Stats {
+  double median, min, max;
+};
+
+Stats summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  const double median = n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  return {median, v.front(), v.back()};
+}
+
+// Seconds for one prompt batch of n tokens (logits for the last one only, as llama-bench).
+Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids) {
+  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1);
+  if (!cache) return cache.status();
+  Batch batch;
+  for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), 0, i + 1 == ids.size());
+  std::vector<float> logits;
+  const auto start = Clock::now();
+  Status st = model.forward(batch, *cache, logits);
+  if (!st.is_ok()) return st;
+  return seconds_since(start);
+}
+
+// Seconds for n single-token decodes starting at position 0.
+Result<double> time_generation(Model& model, const std::vector<int32_t>& ids) {
+  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1);
+  if (!cache) return cache.status();
+  Batch batch;
+  std::vector<float> logits;
+  const auto start = Clock::now();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    batch.clear();
+    batch.add(ids[i], static_cast<int32_t>(i), 0, true);
+    Status st = model.forward(batch, *cache, logits);
+    if (!st.is_ok()) return st;
+  }
+  return seconds_since(start);
+}
+
+using TimeFn = Result<double> (*)(Model&, const std::vector<int32_t>&);
+
+int run(const BenchArgs& a) {
+  if (a.threads > 0) set_num_threads(a.threads);
+  const auto load_start = Clock::now();
+  auto loaded = load_model(a.model);
+  if (!loaded) return fail(loaded.status().message());
+  const double load_s = seconds_since(load_start);
+  Model& model = *loaded->model;
+  const int64_t n_vocab = model.spec().n_vocab;
+
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(n_vocab - 1));
+  auto random_ids = [&](int n) {
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int32_t& id : ids) id = pick(rng);
+    return ids;
+  };
+
+  const std::string isa(kernels::active_isa_name());
+  const int threads = num_threads();
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::is_regular_file(a.model, ec) ? std::filesystem::file_size(a.model, ec) : 0;
+  if (!a.json)
+    std::printf("model %s (%.1f MiB), isa %s, threads %d, load %.2f s\n", a.model.c_str(),
+                static_cast<double>(file_bytes) / (1 << 20), isa.c_str(), threads, load_s);
+
+  struct Test {
+    const char* prefix;
+    int n;
+    TimeFn fn;
+  };
+  const Test tests[] = {{"pp", a.n_prompt, time_prompt}, {"tg", a.n_gen, time_generation}};
+  for (const Test& test : tests) {
+    if (test.n <= 0) continue;
+    const std::vector<int32_t> ids = random_ids(test.n);
+    auto warm = test.fn(model, ids);  // first touch of the weights, caches, pool
+    if (!warm) return fail(warm.status().message());
+    std::vector<double> rates;
+    for (int r = 0; r < a.reps; ++r) {
+      auto s = test.fn(model, random_ids(test.n));
+      if (!s) return fail(s.status().message());
+      rates.push_back(test.n / *s);
+    }
+    const Stats st = summarize(rates);
+    const std::string name = test.prefix + std::to_string(test.n);
+    if (a.json) {
+      std::printf(
+          "{\"test\":\"%s\",\"tokens_per_s\":%.3f,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,\"isa\":\"%s\",\"threads\":%d,"
+          "\"load_s\":%.3f,\"peak_rss_mib\":%.1f,\"model_bytes\":%llu}\n",
+          name.c_str(), st.median, st.min, st.max, a.reps, isa.c_str(), threads, load_s, peak_rss_mib(),
+          static_cast<unsigned long long>(file_bytes));
+    } else {
+      std::printf("%-8s %10.2f tokens/s  (min %.2f, max %.2f over %d runs)\n", name.c_str(), st.median, st.min,
+                  st.max, a.reps);
+    }
+    std::fflush(stdout);
+  }
+  if (!a.json) std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
+  return 0;
+}
+
+const bool kRegistered = add_command("bench", "Measure prompt and generation throughput", [](CLI::App& sub) -> RunFn {
+  auto a = std::make_shared<BenchArgs>();
+  sub.add_option("model", a->model, "GGUF file or Hugging Face model folder")->required();
+  sub.add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens per pp run (0 = skip)")->check(CLI::Range(0, 1 << 20));
+  sub.add_option("-n,--n-gen", a->n_gen, "Generated tokens per tg run (0 = skip)")->check(CLI::Range(0, 1 << 20));
+  sub.add_option("-r,--repetitions", a->reps, "Timed runs per test")->check(CLI::Range(1, 1000));
+  sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
+  sub.add_flag("--json", a->json, "One JSON line per test");
+  return [a] { return run(*a); };
+});
+
+}  // namespace
+}  // namespace kaiyuan::cli
