@@ -161,26 +161,30 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, s
     items = all;
   }
   const int64_t n = static_cast<int64_t>(items.size());
+  // One loop object per for statement, updated in place each iteration (as jinja2's LoopContext).
+  auto position = std::make_shared<int64_t>(0);
+  Value loop = Value::dict();
+  loop.as_dict().set("cycle", Value::callable("cycle", [position](Interpreter&, CallArgs& args) -> Value {
+    if (args.positional.empty()) raise("no items for cycling given");
+    return args.positional[static_cast<size_t>(*position) % args.positional.size()];
+  }));
   for (int64_t i = 0; i < n; ++i) {
     tick();
+    *position = i;
+    ValueDict& d = loop.as_dict();
+    d.set("index", Value::integer(i + 1));
+    d.set("index0", Value::integer(i));
+    d.set("revindex", Value::integer(n - i));
+    d.set("revindex0", Value::integer(n - i - 1));
+    d.set("first", Value::boolean(i == 0));
+    d.set("last", Value::boolean(i == n - 1));
+    d.set("length", Value::integer(n));
+    d.set("previtem", i > 0 ? items[static_cast<size_t>(i) - 1] : Value());
+    d.set("nextitem", i + 1 < n ? items[static_cast<size_t>(i) + 1] : Value());
     auto iter_scope = std::make_shared<Scope>();
     iter_scope->parent = scope;
-    ValueDict loop;
-    loop.set("index", Value::integer(i + 1));
-    loop.set("index0", Value::integer(i));
-    loop.set("revindex", Value::integer(n - i));
-    loop.set("revindex0", Value::integer(n - i - 1));
-    loop.set("first", Value::boolean(i == 0));
-    loop.set("last", Value::boolean(i == n - 1));
-    loop.set("length", Value::integer(n));
-    loop.set("previtem", i > 0 ? items[i - 1] : Value());
-    loop.set("nextitem", i + 1 < n ? items[i + 1] : Value());
-    loop.set("cycle", Value::callable("cycle", [i](Interpreter&, CallArgs& args) -> Value {
-      if (args.positional.empty()) raise("no items for cycling given");
-      return args.positional[static_cast<size_t>(i) % args.positional.size()];
-    }));
-    iter_scope->vars["loop"] = Value::dict(std::move(loop));
-    bind_targets(*iter_scope, s.targets, items[i], s.line);
+    iter_scope->vars["loop"] = loop;
+    bind_targets(*iter_scope, s.targets, items[static_cast<size_t>(i)], s.line);
     if (exec(s.body, iter_scope, out) == Flow::kBreak) break;
   }
   if (n == 0) exec(s.else_body, scope, out);
