@@ -1,9 +1,5 @@
 #include "server/http_server.h"
 
-// SIGPIPE must not kill the server when a client disconnects mid-write.
-#define CPPHTTPLIB_SEND_FLAGS MSG_NOSIGNAL
-#include <sys/socket.h>
-
 #include <httplib.h>
 
 #include <cstdio>

@@ -3,7 +3,8 @@
 // overlapping pairs resolve identically.
 #include "tokenizer/bpe_model.h"
 
-#include <queue>
+#include <algorithm>
+#include <bit>
 
 #include "tokenizer/bpe_byte_level.h"
 
@@ -25,7 +26,10 @@ Result<BpeModel> BpeModel::build(const BpeModelSpec& spec) {
       model.ids_by_bytes_[std::move(*bytes)] = id;
     }
   }
-  model.merges_.reserve(spec.merges.size());
+  // At most half full, so linear probes stay short.
+  const size_t n_slots = std::bit_ceil(std::max<size_t>(2 * spec.merges.size(), 16));
+  model.merge_slots_.assign(n_slots, MergeSlot{});
+  model.merge_shift_ = 64 - std::countr_zero(n_slots);
   std::string joined;
   for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
     const auto& [left, right] = spec.merges[rank];
@@ -42,7 +46,7 @@ Result<BpeModel> BpeModel::build(const BpeModelSpec& spec) {
                    "\" is not in the vocab");
     }
     // HF collects merges into a map, so a repeated pair keeps its last rank.
-    model.merges_[pair_key(left_it->second, right_it->second)] = {static_cast<int32_t>(rank), joined_it->second};
+    model.insert_merge(pair_key(left_it->second, right_it->second), {static_cast<int32_t>(rank), joined_it->second});
   }
   return model;
 }
@@ -52,12 +56,29 @@ int32_t BpeModel::find(std::string_view bytes) const {
   return it == ids_by_bytes_.end() ? -1 : it->second;
 }
 
-const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+void BpeModel::insert_merge(uint64_t key, Merge merge) {
+  const size_t mask = merge_slots_.size() - 1;
+  for (size_t i = slot_of(key);; i = (i + 1) & mask) {
+    MergeSlot& slot = merge_slots_[i];
+    if (slot.key == kEmptyKey || slot.key == key) {
+      slot.key = key;
+      slot.merge = merge;
+      return;
+    }
+  }
 }
 
-void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
+const BpeModel::Merge* BpeModel::find_merge(int32_t left, int32_t right) const {
+  const uint64_t key = pair_key(left, right);
+  const size_t mask = merge_slots_.size() - 1;
+  for (size_t i = slot_of(key);; i = (i + 1) & mask) {
+    const MergeSlot& slot = merge_slots_[i];
+    if (slot.key == key) return &slot.merge;
+    if (slot.key == kEmptyKey) return nullptr;
+  }
+}
+
+void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out, Scratch& scratch) const {
   if (piece.empty()) return;
   if (ignore_merges_) {
     const int32_t whole = find(piece);
@@ -66,14 +87,8 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
       return;
     }
   }
-  struct Symbol {
-    int32_t id;
-    int32_t prev;
-    int32_t next;
-    bool removed;
-  };
-  std::vector<Symbol> symbols;
-  symbols.reserve(piece.size());
+  std::vector<Symbol>& symbols = scratch.symbols;
+  symbols.clear();
   for (char c : piece) {
     const int32_t id = byte_ids_[static_cast<uint8_t>(c)];
     if (id < 0) continue;
@@ -83,24 +98,27 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   if (symbols.empty()) return;
   symbols.back().next = -1;
 
-  struct Candidate {
-    int32_t rank;
-    int32_t pos;
-    int32_t new_id;
-    // std::priority_queue is a max-heap: "less" means higher rank, then later position.
-    bool operator<(const Candidate& other) const {
-      return rank != other.rank ? rank > other.rank : pos > other.pos;
-    }
+  if (symbols.size() == 1) {
+    out.push_back(symbols[0].id);
+    return;
+  }
+
+  // The same heap operations std::priority_queue performs, on reused storage.
+  std::vector<Candidate>& queue = scratch.heap;
+  queue.clear();
+  const auto push = [&queue](Candidate c) {
+    queue.push_back(c);
+    std::push_heap(queue.begin(), queue.end());
   };
-  std::priority_queue<Candidate> queue;
   for (size_t i = 0; i + 1 < symbols.size(); ++i) {
     if (const Merge* m = find_merge(symbols[i].id, symbols[i + 1].id)) {
-      queue.push({m->rank, static_cast<int32_t>(i), m->new_id});
+      push({m->rank, static_cast<int32_t>(i), m->new_id});
     }
   }
   while (!queue.empty()) {
-    const Candidate top = queue.top();
-    queue.pop();
+    std::pop_heap(queue.begin(), queue.end());
+    const Candidate top = queue.back();
+    queue.pop_back();
     Symbol& current = symbols[top.pos];
     if (current.removed || current.next < 0) continue;
     Symbol& right = symbols[current.next];
@@ -112,12 +130,12 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
     if (right.next >= 0) symbols[right.next].prev = top.pos;
     if (current.prev >= 0) {
       if (const Merge* left = find_merge(symbols[current.prev].id, current.id)) {
-        queue.push({left->rank, current.prev, left->new_id});
+        push({left->rank, current.prev, left->new_id});
       }
     }
     if (current.next >= 0) {
       if (const Merge* next = find_merge(current.id, symbols[current.next].id)) {
-        queue.push({next->rank, top.pos, next->new_id});
+        push({next->rank, top.pos, next->new_id});
       }
     }
   }

@@ -26,11 +26,33 @@ struct BpeModelSpec {
 
 class BpeModel {
  public:
+  struct Symbol {
+    int32_t id;
+    int32_t prev;
+    int32_t next;
+    bool removed;
+  };
+  struct Candidate {
+    int32_t rank;
+    int32_t pos;
+    int32_t new_id;
+    // A max-heap (std::push_heap) pops the smallest rank first, then the leftmost position.
+    bool operator<(const Candidate& other) const {
+      return rank != other.rank ? rank > other.rank : pos > other.pos;
+    }
+  };
+  // Working memory of encode(), reused across the pre-tokens of one encode call so that merging a
+  // piece allocates nothing. Owned by the caller: the model itself stays immutable and shared.
+  struct Scratch {
+    std::vector<Symbol> symbols;
+    std::vector<Candidate> heap;
+  };
+
   static Result<BpeModel> build(const BpeModelSpec& spec);
 
   // Appends the ids of one pre-token (raw bytes). Bytes without a vocab entry are dropped, as HF
   // BPE does without an unk token.
-  void encode(std::string_view piece, std::vector<int32_t>& out) const;
+  void encode(std::string_view piece, std::vector<int32_t>& out, Scratch& scratch) const;
   int32_t find(std::string_view bytes) const;  // -1 when absent
 
  private:
@@ -42,6 +64,21 @@ class BpeModel {
     return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
   }
   const Merge* find_merge(int32_t left, int32_t right) const;
+  void insert_merge(uint64_t key, Merge merge);  // a repeated key keeps the last value
+
+  // Open-addressing hash table of merges (linear probing, power-of-two size): the lookup on the
+  // merge loop's hot path is one multiply and usually one cache line, where std::unordered_map
+  // costs a modulo by a prime and a pointer chase per probe.
+  struct MergeSlot {
+    uint64_t key = kEmptyKey;
+    Merge merge{};
+  };
+  static constexpr uint64_t kEmptyKey = ~uint64_t{0};  // ids are non-negative, so never a real key
+  size_t slot_of(uint64_t key) const {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> merge_shift_);  // Fibonacci hashing
+  }
+  std::vector<MergeSlot> merge_slots_;
+  int merge_shift_ = 64;
 
   // Transparent hashing: pre-tokens are looked up as string_views without a copy.
   struct StringHash {
@@ -50,7 +87,6 @@ class BpeModel {
   };
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_by_bytes_;
   std::array<int32_t, 256> byte_ids_{};
-  std::unordered_map<uint64_t, Merge> merges_;
   bool ignore_merges_ = false;
 };
 

@@ -4,6 +4,8 @@
 // subpart (utf8::sanitize): HF only ever sees valid Unicode strings, and this is what a Python caller
 // gets from bytes.decode("utf-8", errors="replace").
 #include <algorithm>
+#include <functional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "tokenizer/bpe_byte_level.h"
@@ -18,6 +20,47 @@ namespace {
 constexpr const char* kEndOfGenerationNames[] = {
     "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<｜end▁of▁sentence｜>", "<|endoftext|>",
     "<|end|>", "<end_of_turn>",
+};
+
+// Ids of pre-tokens already merged during one encode call. Text repeats words constantly, and
+// merging is most of the cost of encoding (HF tokenizers' BPE keeps a word cache for the same
+// reason). Per call, so the shared tokenizer stays immutable and thread-safe without locks;
+// bounded, so a huge input cannot grow it without limit.
+class PieceCache {
+ public:
+  // Pieces longer than this are merged every time (HF models/bpe MAX_LENGTH is 256 characters).
+  static constexpr size_t kMaxPieceBytes = 256;
+  static constexpr size_t kMaxEntries = size_t{1} << 16;
+
+  // Appends the cached ids of `piece` to `out`; false when it is not cached.
+  bool append(std::string_view piece, std::vector<int32_t>& out) const {
+    auto it = ranges_.find(piece);
+    if (it == ranges_.end()) return false;
+    out.insert(out.end(), ids_.begin() + it->second.first, ids_.begin() + it->second.second);
+    return true;
+  }
+  // Records that `piece` encodes to `ids`.
+  void insert(std::string_view piece, std::span<const int32_t> ids) {
+    if (piece.size() > kMaxPieceBytes || ranges_.size() >= kMaxEntries) return;
+    const uint32_t begin = static_cast<uint32_t>(ids_.size());
+    ids_.insert(ids_.end(), ids.begin(), ids.end());
+    ranges_.emplace(std::string(piece), std::make_pair(begin, static_cast<uint32_t>(ids_.size())));
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, Hash, std::equal_to<>> ranges_;
+  std::vector<int32_t> ids_;  // the ids of every cached piece, back to back
+};
+
+// Per-call working memory of encode.
+struct EncodeScratch {
+  PreTokenizer::Pieces pieces;
+  BpeModel::Scratch bpe;
+  PieceCache cache;
 };
 
 class BpeTokenizer final : public Tokenizer {
@@ -37,7 +80,9 @@ class BpeTokenizer final : public Tokenizer {
  private:
   BpeTokenizer() = default;
   bool in_range(int32_t id) const { return id >= 0 && id < n_vocab(); }
-  void encode_normalized(std::string_view text, bool parse_special, std::vector<int32_t>& ids) const;
+  void encode_normalized(std::string_view text, bool parse_special, std::vector<int32_t>& ids,
+                         EncodeScratch& scratch) const;
+  void encode_piece(std::string_view piece, std::vector<int32_t>& ids, EncodeScratch& scratch) const;
 
   BpeModel model_;
   Normalizer normalizer_;
@@ -130,7 +175,15 @@ Result<std::unique_ptr<Tokenizer>> BpeTokenizer::create(BpeTokenizerSpec spec) {
   return std::unique_ptr<Tokenizer>(std::move(t));
 }
 
-void BpeTokenizer::encode_normalized(std::string_view text, bool parse_special, std::vector<int32_t>& ids) const {
+void BpeTokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& ids, EncodeScratch& scratch) const {
+  if (scratch.cache.append(piece, ids)) return;
+  const size_t first = ids.size();
+  model_.encode(piece, ids, scratch.bpe);
+  scratch.cache.insert(piece, std::span<const int32_t>(ids).subspan(first));
+}
+
+void BpeTokenizer::encode_normalized(std::string_view text, bool parse_special, std::vector<int32_t>& ids,
+                                     EncodeScratch& scratch) const {
   const std::string normalized = normalizer_.apply(text);
   for (const auto& segment : normalized_added_.split(normalized, parse_special)) {
     if (segment.id >= 0) {
@@ -138,7 +191,8 @@ void BpeTokenizer::encode_normalized(std::string_view text, bool parse_special, 
       continue;
     }
     const std::string_view part = std::string_view(normalized).substr(segment.start, segment.end - segment.start);
-    for (const std::string& piece : pre_tokenizer_.split(part)) model_.encode(piece, ids);
+    pre_tokenizer_.split(part, scratch.pieces);
+    for (std::string_view piece : scratch.pieces.views) encode_piece(piece, ids, scratch);
   }
 }
 
@@ -151,11 +205,13 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, const EncodeOpt
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   if (options.add_special) ids.insert(ids.end(), prefix_ids_.begin(), prefix_ids_.end());
+  EncodeScratch scratch;
   for (const auto& segment : raw_added_.split(text, options.parse_special)) {
     if (segment.id >= 0) {
       ids.push_back(segment.id);
     } else {
-      encode_normalized(text.substr(segment.start, segment.end - segment.start), options.parse_special, ids);
+      encode_normalized(text.substr(segment.start, segment.end - segment.start), options.parse_special, ids,
+                        scratch);
     }
   }
   if (options.add_special) ids.insert(ids.end(), suffix_ids_.begin(), suffix_ids_.end());

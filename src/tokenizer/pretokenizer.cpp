@@ -224,20 +224,35 @@ Status PreTokenizer::add_from_json(const nlohmann::json& json, int depth) {
 }
 
 std::vector<std::string> PreTokenizer::split(std::string_view text) const {
-  std::vector<std::string> pieces;
-  if (!text.empty()) pieces.emplace_back(text);
+  Pieces pieces;
+  split(text, pieces);
+  return std::vector<std::string>(pieces.views.begin(), pieces.views.end());
+}
+
+void PreTokenizer::split(std::string_view text, Pieces& pieces) const {
+  pieces.views.clear();
+  pieces.owned.clear();
+  if (!text.empty()) pieces.views.push_back(text);
+  std::vector<std::string_view> next;
+  std::vector<std::pair<std::pair<size_t, size_t>, bool>> spans;
   for (const Step& step : steps_) {
-    std::vector<std::string> next;
-    next.reserve(pieces.size() * 2);
-    for (std::string& piece : pieces) {
+    next.clear();
+    next.reserve(pieces.views.size() * 2);
+    for (std::string_view piece : pieces.views) {
       // byte_level.rs: the prefix space goes on every piece that does not start with one.
-      if (step.add_prefix_space && piece[0] != ' ') piece.insert(piece.begin(), ' ');
+      if (step.add_prefix_space && piece[0] != ' ') {
+        std::string& prefixed = pieces.owned.emplace_back();
+        prefixed.reserve(piece.size() + 1);
+        prefixed.push_back(' ');
+        prefixed.append(piece);
+        piece = prefixed;
+      }
       if (!step.regex) {
-        next.push_back(std::move(piece));
+        next.push_back(piece);
         continue;
       }
       // pattern.rs find_matches: matches and the gaps between them, in order.
-      std::vector<std::pair<std::pair<size_t, size_t>, bool>> spans;
+      spans.clear();
       size_t previous = 0;
       for (const auto& [start, end] : step.regex->find_all(piece)) {
         if (start != previous) spans.push_back({{previous, start}, step.invert});
@@ -246,12 +261,11 @@ std::vector<std::string> PreTokenizer::split(std::string_view text) const {
       }
       if (previous != piece.size()) spans.push_back({{previous, piece.size()}, step.invert});
       for (const auto& [start, end] : apply_behavior(spans, step.behavior)) {
-        if (end > start) next.emplace_back(piece.substr(start, end - start));
+        if (end > start) next.push_back(piece.substr(start, end - start));
       }
     }
-    pieces = std::move(next);
+    pieces.views.swap(next);
   }
-  return pieces;
 }
 
 }  // namespace kaiyuan

@@ -3,6 +3,7 @@
 // the Oniguruma syntax these files use (\p{L}, (?i:...), possessive ?+, (?!\S)).
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,14 @@ class PreTokenizer {
   bool has_byte_level() const { return has_byte_level_; }
   // Splits `text` (valid UTF-8) into non-empty pieces (raw bytes, before byte-level mapping).
   std::vector<std::string> split(std::string_view text) const;
+
+  // The same pieces without a copy each: views into `text`, or into `owned` for pieces a step
+  // rewrote (ByteLevel's prefix space). Valid while `text` and `owned` live.
+  struct Pieces {
+    std::vector<std::string_view> views;
+    std::deque<std::string> owned;  // a deque: growing it never moves the strings views point into
+  };
+  void split(std::string_view text, Pieces& pieces) const;
 
  private:
   struct Step {

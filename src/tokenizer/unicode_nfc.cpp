@@ -145,20 +145,94 @@ bool all_below(std::string_view text, uint32_t bound) {
   return true;
 }
 
+void append_encoded(std::string& out, const std::vector<uint32_t>& cps) {
+  for (uint32_t cp : cps) utf8::append(out, cp);
+}
+
 std::string encode(const std::vector<uint32_t>& cps) {
   std::string out;
   out.reserve(cps.size() * 2);
-  for (uint32_t cp : cps) utf8::append(out, cp);
+  append_encoded(out, cps);
   return out;
+}
+
+// Code points that NFC leaves alone whatever surrounds them, and that nothing before them can
+// combine with: combining class 0, no canonical decomposition (below kNfcQuickCheckBound every
+// character is NFC_QC=Yes, precomposed ones included), never the second of a composition pair.
+// Such a character is a normalization boundary (UAX #15 §9.1; ICU's hasCompBoundaryBefore), so
+// NFC of a text is NFC of the pieces between them, and runs of them are copied as they are.
+class InertTable {
+ public:
+  InertTable() : bits_((kMaxCodePoint + 64) / 64, ~uint64_t{0}) {
+    for (size_t i = 0; i < kCombiningClassRangeCount; ++i) {
+      for (uint32_t cp = kCombiningClassRanges[i].first; cp <= kCombiningClassRanges[i].last; ++cp) clear(cp);
+    }
+    for (size_t i = 0; i < kCanonicalDecompositionCount; ++i) {
+      if (kCanonicalDecompositions[i].cp >= kNfcQuickCheckBound) clear(kCanonicalDecompositions[i].cp);
+    }
+    for (size_t i = 0; i < kCanonicalCompositionCount; ++i) clear(kCanonicalCompositions[i].second);
+    // Hangul vowel and trailing jamo compose with what precedes them (Unicode §3.12); syllables
+    // themselves are starters nothing composes into, and NFC keeps a lone syllable as it is.
+    for (uint32_t cp = kVBase; cp < kVBase + kVCount; ++cp) clear(cp);
+    for (uint32_t cp = kTBase + 1; cp < kTBase + kTCount; ++cp) clear(cp);
+  }
+  bool inert(uint32_t cp) const { return cp <= kMaxCodePoint && ((bits_[cp >> 6] >> (cp & 63)) & 1) != 0; }
+
+ private:
+  static constexpr uint32_t kMaxCodePoint = 0x10FFFF;
+  void clear(uint32_t cp) {
+    if (cp <= kMaxCodePoint) bits_[cp >> 6] &= ~(uint64_t{1} << (cp & 63));
+  }
+  std::vector<uint64_t> bits_;
+};
+
+const InertTable& inert_table() {
+  static const InertTable kTable;
+  return kTable;
+}
+
+void append_nfc_of_segment(std::string& out, std::string_view segment) {
+  std::vector<uint32_t> cps = decompose_all(segment);
+  compose(cps);
+  append_encoded(out, cps);
 }
 
 }  // namespace
 
 std::string to_nfc(std::string_view text) {
   if (all_below(text, kNfcQuickCheckBound)) return std::string(text);
-  std::vector<uint32_t> cps = decompose_all(text);
-  compose(cps);
-  return encode(cps);
+  const InertTable& table = inert_table();
+  std::string out;
+  out.reserve(text.size());
+  size_t flushed = 0;        // text[0, flushed) is in `out`
+  size_t last_boundary = 0;  // start of the latest inert character (or of the text)
+  bool dirty = false;        // text[flushed, pos) holds a character that is not inert
+  for (size_t pos = 0; pos < text.size();) {
+    uint32_t cp;
+    const size_t n = utf8::decode(text, pos, &cp);
+    // An invalid byte (not reachable for sanitized text) goes to decompose_all, which replaces it.
+    const bool inert = n != 0 && (cp < 0x80 || table.inert(cp));
+    if (inert) {
+      if (dirty) {
+        append_nfc_of_segment(out, text.substr(flushed, pos - flushed));
+        flushed = pos;
+        dirty = false;
+      }
+      last_boundary = pos;
+    } else if (!dirty) {
+      // The character may combine with the inert one before it: normalise from there on.
+      out.append(text.substr(flushed, last_boundary - flushed));
+      flushed = last_boundary;
+      dirty = true;
+    }
+    pos += n == 0 ? 1 : n;
+  }
+  if (dirty) {
+    append_nfc_of_segment(out, text.substr(flushed));
+  } else {
+    out.append(text.substr(flushed));
+  }
+  return out;
 }
 
 std::string to_nfd(std::string_view text) {

@@ -4,6 +4,8 @@
 // llama.cpp's own quantized logits. Tolerances from ../shared/fixtures/arch/deepseek_v3/README.md.
 #include <gtest/gtest.h>
 
+#include "kernels/dispatch.h"
+#include "kernels/kernel_table.h"
 #include "model_goldens.h"
 #include "test_support.h"
 
@@ -35,7 +37,12 @@ std::vector<std::vector<int32_t>> prompts(const std::string& dir) {
   return out;
 }
 
-class MlaArch : public ::testing::TestWithParam<Form> {};
+// The exact comparisons need f32 activations: the scalar path (fast paths quantize activations
+// for quantized weights, as ggml does).
+class MlaArch : public ::testing::TestWithParam<Form> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar)); }
+};
 
 TEST_P(MlaArch, LogitsAndGreedyMatchGoldens) {
   const Form& f = GetParam();
@@ -81,7 +88,12 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, MlaArch,
 
 // llama.cpp's own quantized logits differ by its activation quantization (and flipped router
 // choices), so only top-1 agreement over all positions is required: README floors 0.90 / 0.87.
-TEST(MlaArchSameType, TopOneAgreesWithLlamaCppQuantizedLogits) {
+// Checked with f32 activations (scalar) and on every fast path this CPU has (quantized activations).
+class MlaArchSameType : public ::testing::TestWithParam<kernels::Isa> {};
+
+TEST_P(MlaArchSameType, TopOneAgreesWithLlamaCppQuantizedLogits) {
+  if (!kernels::cpu_supports(GetParam())) GTEST_SKIP() << "CPU lacks " << kernels::isa_name(GetParam());
+  ASSERT_TRUE(kernels::set_isa_for_testing(GetParam()));
   const std::string dir = fixture_path(kDir);
   for (const auto& [type, floor] : {std::pair<std::string, double>{"q8_0", 0.90}, {"q4_k_m", 0.87}}) {
     auto loaded = load_model(dir + "/model-" + type + ".gguf");
@@ -96,13 +108,19 @@ TEST(MlaArchSameType, TopOneAgreesWithLlamaCppQuantizedLogits) {
       for (size_t t = 0; t < ids_list[i].size(); ++t, ++total)
         agree += argmax(&logits[t * n_vocab], n_vocab) == argmax(&golden.data[t * n_vocab], n_vocab);
     }
-    EXPECT_GE(static_cast<double>(agree) / static_cast<double>(total), floor) << type << ": " << agree << "/" << total;
+    EXPECT_GE(static_cast<double>(agree) / static_cast<double>(total), floor)
+        << type << " on " << kernels::isa_name(GetParam()) << ": " << agree << "/" << total;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isas, MlaArchSameType,
+                         ::testing::Values(kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512),
+                         [](const auto& info) { return std::string(kernels::isa_name(info.param)); });
 
 // Decoding one token at a time (the cache holds only latents and k_pe) gives the logits of the
 // one-batch forward pass; two sequences sharing a batch do not see each other.
 TEST(MlaArchCache, StepByStepAndMixedBatchesEqualOneBatch) {
+  ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
   const std::string dir = fixture_path(kDir);
   auto loaded = load_model(dir + "/hf");
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();

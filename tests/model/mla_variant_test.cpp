@@ -10,6 +10,7 @@
 #include "e2e/model_goldens.h"
 #include "format/hf_folder.h"
 #include "format/hf_test_files.h"
+#include "kernels/kernel_table.h"
 #include "model/yarn.h"
 #include "support/test_support.h"
 
@@ -76,6 +77,8 @@ std::string build_variant_folder() {
 class MlaVariant : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // f32 activations (the exact path) for the 1e-4 comparison.
+    ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
     auto loaded = load_model(build_variant_folder());
     ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
     model_ = new LoadedModel(std::move(loaded).value());
