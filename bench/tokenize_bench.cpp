@@ -3,7 +3,9 @@
 // on one core. The text is built from the fixed snippets below, picked with a fixed-seed mt19937, so
 // every run on every machine tokenizes the same bytes.
 //
-// usage: tokenize_bench TOKENIZER_PATH [--mb 1.0] [--runs 7] [--cpu N]
+// usage: tokenize_bench TOKENIZER_PATH [--mb 1.0] [--runs 7] [--cpu N] [--dump PREFIX]
+//   --dump writes the text to PREFIX.txt and its ids (one per line) to PREFIX.ids, to compare
+//   with another tokenizer (e.g. HF `tokenizers`).
 //   e.g. build/tokperf/bench/tokenize_bench ../shared/fixtures/tokenizers/qwen3
 #include <sched.h>
 #include <time.h>
@@ -99,13 +101,14 @@ std::string read_loadavg() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s TOKENIZER_PATH [--mb 1.0] [--runs 7] [--cpu N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s TOKENIZER_PATH [--mb 1.0] [--runs 7] [--cpu N] [--dump PREFIX]\n", argv[0]);
     return 2;
   }
   const std::string path = argv[1];
   double mb = 1.0;
   int runs = 7;
   int cpu = -1;
+  std::string dump;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--mb") {
@@ -114,6 +117,8 @@ int main(int argc, char** argv) {
       runs = std::max(1, std::atoi(argv[i + 1]));
     } else if (flag == "--cpu") {
       cpu = std::atoi(argv[i + 1]);
+    } else if (flag == "--dump") {
+      dump = argv[i + 1];
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -136,6 +141,10 @@ int main(int argc, char** argv) {
   }
   const kaiyuan::Tokenizer& tokenizer = **loaded;
 
+  if (!(mb > 0 && mb <= 1024)) {
+    std::fprintf(stderr, "--mb must be in (0, 1024]\n");
+    return 2;
+  }
   const std::string text = build_text(static_cast<size_t>(mb * 1e6));
   const double text_mb = static_cast<double>(text.size()) / 1e6;
   const kaiyuan::EncodeOptions options;
@@ -151,15 +160,23 @@ int main(int argc, char** argv) {
     start = Clock::now();
     const std::string decoded = tokenizer.decode(ids);
     decode_s.push_back(seconds_since(start));
-    if (decoded.size() != text.size()) {
-      // Not a speed problem but worth knowing: NFC shortens decomposed accents.
-      if (r == 0) std::printf("note: decode(encode(text)) is %zu bytes, text %zu\n", decoded.size(), text.size());
+    if (r == 0 && decoded.size() != text.size()) {
+      std::printf("note: decode(encode(text)) is %zu bytes, the text %zu (the NFC normalizer composes the "
+                  "decomposed accents)\n",
+                  decoded.size(), text.size());
     }
   }
+  // FNV-1a over the ids: equal checksums = identical output, to compare builds.
+  uint64_t checksum = 14695981039346656037ull;
+  for (int32_t id : ids) checksum = (checksum ^ static_cast<uint32_t>(id)) * 1099511628211ull;
   const double enc = median(encode_s), enc_cpu = median(encode_cpu_s), dec = median(decode_s);
+  std::string command = argv[0];
+  for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+  std::printf("command        %s\n", command.c_str());
   std::printf("tokenizer      %s\n", path.c_str());
   std::printf("text           %zu bytes (mixed-language, fixed seed), %zu tokens (%.2f bytes/token)\n",
               text.size(), ids.size(), static_cast<double>(text.size()) / static_cast<double>(ids.size()));
+  std::printf("ids checksum   %016llx (FNV-1a)\n", static_cast<unsigned long long>(checksum));
   std::printf("thread         1 (%s cpu %d), load average %s\n", pinned ? "pinned to" : "NOT pinned, on", cpu,
               read_loadavg().c_str());
   std::printf("load           %.1f ms\n", load_s * 1e3);
@@ -170,5 +187,10 @@ int main(int argc, char** argv) {
               text_mb / enc_cpu, static_cast<double>(ids.size()) / enc_cpu, runs, enc_cpu * 1e3);
   std::printf("decode         %.2f MB/s  %.0f tokens/s  (median of %d: %.1f ms)\n", text_mb / dec,
               static_cast<double>(ids.size()) / dec, runs, dec * 1e3);
+  if (!dump.empty()) {
+    std::ofstream(dump + ".txt", std::ios::binary) << text;
+    std::ofstream ids_out(dump + ".ids");
+    for (int32_t id : ids) ids_out << id << '\n';
+  }
   return 0;
 }

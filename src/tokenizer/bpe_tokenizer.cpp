@@ -30,7 +30,7 @@ class PieceCache {
  public:
   // Pieces longer than this are merged every time (HF models/bpe MAX_LENGTH is 256 characters).
   static constexpr size_t kMaxPieceBytes = 256;
-  static constexpr size_t kMaxEntries = size_t{1} << 16;
+  static constexpr size_t kMaxEntries = size_t{1} << 14;  // a few MB at most (HF caches 10000 words)
 
   // Appends the cached ids of `piece` to `out`; false when it is not cached.
   bool append(std::string_view piece, std::vector<int32_t>& out) const {

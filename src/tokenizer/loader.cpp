@@ -31,8 +31,17 @@ Result<std::unique_ptr<Tokenizer>> load_tokenizer_from_gguf(const GgufFile& gguf
 Result<std::unique_ptr<Tokenizer>> load_tokenizer_from_folder(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return Error(dir + ": not a directory");
-  if (std::filesystem::is_regular_file(dir + "/tokenizer.json", ec)) return load_bpe_from_tokenizer_json(dir);
-  if (std::filesystem::is_regular_file(dir + "/tokenizer.model", ec)) return load_spm_from_folder(dir);
+  const bool has_model = std::filesystem::is_regular_file(dir + "/tokenizer.model", ec);
+  if (std::filesystem::is_regular_file(dir + "/tokenizer.json", ec)) {
+    auto bpe = load_bpe_from_tokenizer_json(dir);
+    // Llama 2-style repositories ship both files; a tokenizer.json the BPE reader cannot take
+    // (SentencePiece-style Metaspace/Unigram) still has its tokenizer.model.
+    if (bpe.is_ok() || !has_model) return bpe;
+    auto spm = load_spm_from_folder(dir);
+    if (spm.is_ok()) return spm;
+    return bpe;
+  }
+  if (has_model) return load_spm_from_folder(dir);
   return Error(dir + ": no tokenizer.json or tokenizer.model");
 }
 

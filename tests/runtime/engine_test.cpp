@@ -148,7 +148,7 @@ TEST(Engine, PrefixIsReusedWithSameResult) {
 TEST(Engine, CancelFreesTheSlot) {
   auto engine = open_engine(1);
   ASSERT_TRUE(engine);
-  auto s = engine->submit(greedy({1, 403}, 400));
+  auto s = engine->submit(greedy({1, 403}, static_cast<int32_t>(engine->n_ctx()) - 2));
   ASSERT_TRUE(s.stream->next(60s));  // generating
   s.stream->cancel();
   Outcome o = collect(*s.stream);
@@ -163,10 +163,11 @@ TEST(Engine, RefusesWhatDoesNotFit) {
   ASSERT_TRUE(engine);
   EXPECT_EQ(engine->submit(greedy({}, 5)).code, SubmitResult::Code::kInvalid);
   EXPECT_EQ(engine->submit(greedy({1, 99999}, 5)).code, SubmitResult::Code::kInvalid);
-  const auto too_long = engine->submit(greedy(std::vector<int32_t>(500, 300), 13));  // n_ctx 512
+  const int32_t n_ctx = static_cast<int32_t>(engine->n_ctx());
+  const auto too_long = engine->submit(greedy(std::vector<int32_t>(n_ctx - 12, 300), 13));
   EXPECT_EQ(too_long.code, SubmitResult::Code::kInvalid);
   EXPECT_NE(too_long.message.find("context"), std::string::npos);
-  EXPECT_EQ(engine->submit(greedy(std::vector<int32_t>(500, 300), 12)).code, SubmitResult::Code::kOk);
+  EXPECT_EQ(engine->submit(greedy(std::vector<int32_t>(n_ctx - 12, 300), 12)).code, SubmitResult::Code::kOk);
   GenerationRequest bad = greedy({1}, 1);
   bad.sampling.top_p = 0.0f;
   EXPECT_EQ(engine->submit(bad).code, SubmitResult::Code::kInvalid);
@@ -178,7 +179,7 @@ TEST(Engine, QueueIsBounded) {
   std::vector<std::shared_ptr<RequestStream>> accepted;
   int busy = 0;
   for (int i = 0; i < 10; ++i) {
-    auto s = engine->submit(greedy({1, 403}, 300));
+    auto s = engine->submit(greedy({1, 403}, static_cast<int32_t>(engine->n_ctx()) - 2));
     if (s.code == SubmitResult::Code::kBusy) ++busy;
     else accepted.push_back(s.stream);
   }
@@ -214,8 +215,8 @@ TEST(Engine, LogitBiasForcesTokensAndLogprobsAreReported) {
 TEST(Engine, ShutdownCancelsInFlight) {
   auto engine = open_engine(1);
   ASSERT_TRUE(engine);
-  auto running = engine->submit(greedy({1, 403}, 400));
-  auto waiting = engine->submit(greedy({1, 403}, 400));
+  auto running = engine->submit(greedy({1, 403}, static_cast<int32_t>(engine->n_ctx()) - 2));
+  auto waiting = engine->submit(greedy({1, 403}, static_cast<int32_t>(engine->n_ctx()) - 2));
   engine->shutdown(0ms);
   EXPECT_EQ(collect(*running.stream).finished.finish_reason, "cancelled");
   EXPECT_EQ(collect(*waiting.stream).finished.finish_reason, "cancelled");

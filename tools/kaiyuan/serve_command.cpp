@@ -133,7 +133,7 @@ const bool kRegistered = add_command("serve", "OpenAI-compatible HTTP server", [
   sub.add_option("model", a->model, "GGUF file or Hugging Face model folder")->required();
   sub.add_option("--host", a->host, "Address to bind (default 127.0.0.1: this machine only)");
   sub.add_option("--port", a->port, "Port (0: any free port)")->check(CLI::Range(0, 65535));
-  sub.add_option("-np,--parallel", a->parallel, "Sequences generated at once (KV-cache slots)")->check(CLI::Range(1, 1024));
+  sub.add_option("--parallel", a->parallel, "Sequences generated at once (KV-cache slots)")->check(CLI::Range(1, 1024));
   sub.add_option("--queue", a->queue, "Requests that may wait for a slot; more get 503")->check(CLI::Range(0, 1 << 20));
   sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
   sub.add_option("-c,--ctx-size", a->ctx_size, "Context of each slot (default: model's, at most 4096)")

@@ -61,9 +61,7 @@ Result<chat::ModelChatTemplate> load_model_template(const std::string& path, boo
   add_gguf_special_token(*gguf, "tokenizer.ggml.eos_token_id", "eos_token", tokens);
   std::string source;
   if (need_source) {
-    Result<std::string> s = gguf->get_string("tokenizer.chat_template");
-    if (!s.is_ok()) return s.status().with_context(path);
-    source = std::move(s).value();
+    KY_ASSIGN_OR_RETURN(source, gguf->get_string("tokenizer.chat_template"));
   }
   return chat::chat_template_from_gguf_string(std::move(source), std::move(tokens));
 }

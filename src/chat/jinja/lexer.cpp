@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "chat/jinja/error.h"
+#include "chat/jinja/utf8.h"
 
 namespace kaiyuan::jinja {
 namespace {
@@ -31,24 +32,6 @@ std::string normalize_newlines(const std::string& in) {
     }
   }
   return out;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 class Lexer {
@@ -341,7 +324,7 @@ class Lexer {
           char* end_ptr = nullptr;
           const unsigned long cp = std::strtoul(hex.c_str(), &end_ptr, 16);
           if (end_ptr != hex.c_str() + n || cp > 0x10FFFF) raise("bad \\" + std::string(1, e) + " escape in string literal", line_);
-          append_utf8(out, static_cast<uint32_t>(cp));
+          utf8_append(out, static_cast<uint32_t>(cp));
           i += n;
           break;
         }
