@@ -7,6 +7,8 @@
 
 namespace kaiyuan::kernels {
 
+// kAvx2: AVX2 + FMA + F16C (x86-64-v3, the build baseline). kAvx512: F + BW + VL + DQ + VNNI
+// (Ice Lake / Zen 4 and later), so x86_avx512.cpp may use vpdpbusd unconditionally.
 enum class Isa { kScalar, kAvx2, kAvx512 };
 
 // What this CPU can run (cpuid + OS support for the register state).

@@ -64,7 +64,8 @@ class Server:
         return self.log.read()
 
     def client(self, **kw):
-        return openai.OpenAI(base_url=self.base + "/v1", api_key=self.api_key or "none", max_retries=0, **kw)
+        kw.setdefault("api_key", self.api_key or "none")
+        return openai.OpenAI(base_url=self.base + "/v1", max_retries=0, **kw)
 
     def request(self, method, path, body=None, headers=None, raw=None):
         """Plain HTTP (for what the openai client will not send): returns (status, headers, bytes)."""

@@ -52,7 +52,7 @@ def test_too_long_prompt_and_max_tokens(client):
         client.completions.create(model=MODEL_ID, prompt="Once upon a time " * 200, max_tokens=2)
     assert err.value.code == "context_length_exceeded"
     with pytest.raises(openai.BadRequestError) as err:
-        client.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=600)  # context 512
+        client.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=600)  # context 128
     assert err.value.code == "context_length_exceeded"
 
 
@@ -91,7 +91,7 @@ def test_queue_full_is_503_with_retry_after():
         started = threading.Event()
 
         def long():
-            stream = c.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=500, temperature=0, stream=True)
+            stream = c.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=120, temperature=0, stream=True)
             for _ in stream:
                 started.set()
         t = threading.Thread(target=long)

@@ -27,7 +27,7 @@ def test_load_with_random_disconnects(server, client):
             p = rng.choice(LOAD_PROMPTS)
             try:
                 if rng.random() < 0.25:  # disconnect mid-stream
-                    stream = c.completions.create(model=MODEL_ID, prompt=p, max_tokens=200, temperature=0, stream=True)
+                    stream = c.completions.create(model=MODEL_ID, prompt=p, max_tokens=60, temperature=0, stream=True)
                     for i, _ in enumerate(stream):
                         if i >= rng.randint(1, 5):
                             break
@@ -118,7 +118,7 @@ def test_graceful_sigterm():
         result = {}
 
         def long():
-            result["r"] = c.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=200, temperature=0)
+            result["r"] = c.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=120, temperature=0)
         t = threading.Thread(target=long)
         t.start()
         time.sleep(0.5)

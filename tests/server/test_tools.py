@@ -17,13 +17,13 @@ MSGS = [{"role": "user", "content": "Weather in Paris?"}]
 
 @pytest.fixture(scope="module")
 def forced_server():
-    s = Server("--quiet", "--test-forced-output", CALL)
+    s = Server("--quiet", "-c", "1024", "--test-forced-output", CALL)
     yield s
     s.stop()
 
 
 def test_tool_calls_plain(forced_server):
-    r = forced_server.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS, max_tokens=200)
+    r = forced_server.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS)
     choice = r.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content.lstrip() == "Checking."
@@ -36,7 +36,7 @@ def test_tool_calls_plain(forced_server):
 
 def test_tool_calls_streamed(forced_server):
     stream = forced_server.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS,
-                                                            max_tokens=200, stream=True)
+                                                            stream=True)
     content, calls, finish = "", {}, None
     for chunk in stream:
         for c in chunk.choices:
@@ -53,7 +53,7 @@ def test_tool_calls_streamed(forced_server):
 
 
 def test_without_tools_the_text_is_content(forced_server):
-    r = forced_server.client().chat.completions.create(model=MODEL_ID, messages=MSGS, max_tokens=200)
+    r = forced_server.client().chat.completions.create(model=MODEL_ID, messages=MSGS)
     assert r.choices[0].message.content.lstrip() == CALL
     assert r.choices[0].finish_reason == "stop"
     assert not r.choices[0].message.tool_calls
@@ -61,12 +61,12 @@ def test_without_tools_the_text_is_content(forced_server):
 
 def test_malformed_call_is_text():
     bad = 'Sure <tool_call>{"name": "get_weather", "arguments": {"city": </tool_call>'
-    s = Server("--quiet", "--test-forced-output", bad)
+    s = Server("--quiet", "-c", "1024", "--test-forced-output", bad)
     try:
-        r = s.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS, max_tokens=200)
+        r = s.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS)
         assert r.choices[0].message.content.lstrip() == bad
         assert r.choices[0].finish_reason == "stop"
-        stream = s.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS, max_tokens=200,
+        stream = s.client().chat.completions.create(model=MODEL_ID, messages=MSGS, tools=TOOLS,
                                                     stream=True)
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices).lstrip() == bad
     finally:
@@ -74,9 +74,9 @@ def test_malformed_call_is_text():
 
 
 def test_reasoning_content():
-    s = Server("--quiet", "--test-forced-output", "<think>The user wants a story.</think>\n\nOnce there was a cat.")
+    s = Server("--quiet", "-c", "1024", "--test-forced-output", "<think>The user wants a story.</think>\n\nOnce there was a cat.")
     try:
-        r = s.client().chat.completions.create(model=MODEL_ID, messages=MSGS, max_tokens=200)
+        r = s.client().chat.completions.create(model=MODEL_ID, messages=MSGS)
         msg = r.choices[0].message
         assert msg.content == "Once there was a cat."
         assert msg.model_extra["reasoning_content"] == "The user wants a story."

@@ -117,8 +117,11 @@ int serve(const ServeArgs& a) {
     int sig = 0;
     sigwait(&signals, &sig);
     std::fprintf(stderr, "kaiyuan serve: signal %d, shutting down (grace %d s)\n", sig, a.grace);
-    http.stop();
+    // The engine first: new requests get 503 while in-flight ones finish (up to the grace period);
+    // httplib's stop() would cut responses still being written, so it comes after.
     eng->shutdown(std::chrono::seconds(a.grace));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // last bytes out to clients
+    http.stop();
   });
   const Status st = http.listen();
   pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter when listen ended by itself
