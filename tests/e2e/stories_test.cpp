@@ -44,7 +44,7 @@ TEST_P(Stories, FirstEightLogitsMatchReference) {
   ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
   const auto meta = read_json(fixture_path("stories260K/golden_logits_first8.json"));
   const NpyArray golden = read_npy(fixture_path("stories260K/golden_logits_first8.npy"));
-  const auto ids = meta["logits_tokens"].get<std::vector<int32_t>>();
+  const auto ids = meta["tokens"].get<std::vector<int32_t>>();
   ASSERT_EQ(golden.shape, (std::vector<int64_t>{8, 512}));
   const std::vector<float> logits = forward_all(*loaded->model, ids);
   EXPECT_LE(max_abs_diff(logits, golden.data), 1e-4f);
