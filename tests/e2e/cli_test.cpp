@@ -52,7 +52,8 @@ TEST(Cli, EvalWritesNpyLogits) {
 
 TEST(Cli, InspectWorksOnEveryFixtureModel) {
   std::vector<std::string> models = {"stories260K/stories260K.gguf", "stories260K/hf"};
-  for (const char* arch : {"qwen3", "qwen2", "llama3", "seed_oss"}) {
+  for (const char* arch : {"qwen3", "qwen2", "llama3", "seed_oss", "qwen3moe", "deepseek_v3", "glm4_moe",
+                           "ernie4_5_moe", "hunyuan_moe", "minimax_m2"}) {
     models.push_back(std::string("arch/") + arch + "/hf");
     models.push_back(std::string("arch/") + arch + "/model-q8_0.gguf");
     models.push_back(std::string("arch/") + arch + "/model-q4_k_m.gguf");
