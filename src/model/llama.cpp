@@ -200,20 +200,10 @@ class LlamaModel final : public Model {
         const int64_t kv_off = (h / group) * s.head_dim;
         const float* q = &q_[t * s.q_dim() + h * s.head_dim];
         scores.resize(static_cast<size_t>(pos + 1));
-        for (int64_t j = 0; j <= pos; ++j) {
-          const float* k = cache.key(slot, layer, j) + kv_off;
-          float dot = 0.0f;
-          for (int64_t d = 0; d < s.head_dim; ++d) dot += q[d] * k[d];
-          scores[static_cast<size_t>(j)] = dot * scale;
-        }
-        kernels::softmax(scores.data(), pos + 1);
-        float* out = &attn_[t * s.q_dim() + h * s.head_dim];
-        std::fill(out, out + s.head_dim, 0.0f);
-        for (int64_t j = 0; j <= pos; ++j) {
-          const float* v = cache.value(slot, layer, j) + kv_off;
-          const float a = scores[static_cast<size_t>(j)];
-          for (int64_t d = 0; d < s.head_dim; ++d) out[d] += a * v[d];
-        }
+        // Positions of one slot and layer are contiguous in the cache: stride k_dim / v_dim.
+        kernels::attend_head(q, cache.key(slot, layer, 0) + kv_off, cache.k_dim(), cache.value(slot, layer, 0) + kv_off,
+                             cache.v_dim(), pos + 1, s.head_dim, scale, scores.data(),
+                             &attn_[t * s.q_dim() + h * s.head_dim]);
       }
     });
 
