@@ -1,6 +1,11 @@
-// The dense architecture fixtures (qwen3, qwen2, llama3, seed_oss) in every form shipped: the HF
-// BF16 folder and F32 GGUF against the float64 reference, quantized GGUFs against llama.cpp run on
-// their exactly dequantized weights. Tolerances from ../shared/fixtures/arch/README.md.
+// The dense (qwen3, qwen2, llama3, seed_oss) and mixture-of-experts (qwen3moe, glm4_moe, minimax_m2,
+// ernie4_5_moe, hunyuan_moe) fixtures in every form shipped: the HF BF16 folder and F32 GGUF against
+// the float64 reference, quantized GGUFs against llama.cpp run on their exactly dequantized weights.
+// Tolerances from ../shared/fixtures/arch/README.md. DeepSeek (MLA) has its own arch_mla_test.cpp.
+//
+// The goldens are f32 arithmetic, so these tests run the scalar kernels: the fast Q8_0/K-quant
+// kernels quantize activations as ggml does, which flips near-tied MoE router choices (fixtures
+// README); arch_fast_path_test.cpp checks the fast paths against llama.cpp's same-type logits.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -21,7 +26,8 @@ struct Form {
 
 std::vector<Form> forms() {
   std::vector<Form> out;
-  for (const char* arch : {"qwen3", "qwen2", "llama3", "seed_oss"}) {
+  for (const char* arch : {"qwen3", "qwen2", "llama3", "seed_oss", "qwen3moe", "glm4_moe", "minimax_m2",
+                           "ernie4_5_moe", "hunyuan_moe"}) {
     const std::string dir = fixture_path(std::string("arch/") + arch);
     out.push_back({arch, "hf", "reference", "reference"});
     if (std::filesystem::exists(dir + "/model-f32.gguf")) out.push_back({arch, "model-f32.gguf", "reference", "reference"});
@@ -33,7 +39,7 @@ std::vector<Form> forms() {
 
 void PrintTo(const Form& f, std::ostream* os) { *os << f.arch << "/" << f.model; }
 
-class DenseArch : public ::testing::TestWithParam<Form> {};
+class ArchGolden : public ::testing::TestWithParam<Form> {};
 
 std::vector<std::vector<int32_t>> greedy_goldens(const Form& f, const std::string& dir) {
   std::vector<std::vector<int32_t>> out;
@@ -44,9 +50,8 @@ std::vector<std::vector<int32_t>> greedy_goldens(const Form& f, const std::strin
   return out;
 }
 
-TEST_P(DenseArch, LogitsAndGreedyMatchGoldens) {
+TEST_P(ArchGolden, LogitsAndGreedyMatchGoldens) {
   const Form& f = GetParam();
-  // Exact goldens need f32 activations: the scalar path (arch_fast_path_test.cpp covers the others).
   ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
   const std::string dir = fixture_path("arch/" + f.arch);
   auto loaded = load_model(dir + "/" + f.model);
@@ -77,7 +82,7 @@ TEST_P(DenseArch, LogitsAndGreedyMatchGoldens) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, DenseArch, ::testing::ValuesIn(forms()), [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Fixtures, ArchGolden, ::testing::ValuesIn(forms()), [](const auto& info) {
   std::string name = info.param.arch + "_" + info.param.model;
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
