@@ -45,7 +45,8 @@ CompletionJob::CompletionJob(const Tokenizer& tokenizer, OpenAiRequest request, 
                    std::chrono::system_clock::now().time_since_epoch()).count()),
       prompt_tokens_(prompt_tokens) {}
 
-void CompletionJob::add_choice(std::shared_ptr<RequestStream> stream, int prompt_index, bool reasoning_open) {
+void CompletionJob::add_choice(std::shared_ptr<RequestStream> stream, int prompt_index, bool reasoning_open,
+                               ToolCallFormat tool_format) {
   Choice c;
   c.stream = std::move(stream);
   c.index = static_cast<int>(choices_.size());
@@ -53,7 +54,7 @@ void CompletionJob::add_choice(std::shared_ptr<RequestStream> stream, int prompt
   if (request_.chat) {
     const bool parse_tools = !request_.tools.is_null() &&
                              !(request_.tool_choice.is_string() && request_.tool_choice.get<std::string>() == "none");
-    c.parser = std::make_unique<ChatOutputParser>(parse_tools, reasoning_open);
+    c.parser = std::make_unique<ChatOutputParser>(parse_tools, reasoning_open, tool_format);
     c.logprobs = json::array();
   } else {
     c.logprobs = {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},

@@ -38,7 +38,8 @@ class CompletionJob {
   // `prompt_tokens`: the sum over distinct prompts (a prompt counts once however many choices).
   CompletionJob(const Tokenizer& tokenizer, OpenAiRequest request, std::string model_id, int64_t prompt_tokens);
 
-  void add_choice(std::shared_ptr<RequestStream> stream, int prompt_index, bool reasoning_open);
+  void add_choice(std::shared_ptr<RequestStream> stream, int prompt_index, bool reasoning_open,
+                  ToolCallFormat tool_format);
   void cancel();
 
   // Reads pending events, waiting up to `wait` for the first. `on_chunk` gets each streaming

@@ -217,6 +217,8 @@ std::optional<ApiError> HttpServer::Impl::submit_all(OpenAiRequest& r, std::shar
     prompt_tokens += static_cast<int64_t>(p.size());
   }
   job = std::make_shared<CompletionJob>(tok, r, options.model_id, prompt_tokens);
+  // Models answer with tool calls in the shape their own template renders them.
+  const ToolCallFormat tool_format = tool_call_format_for_template(options.chat_template.source);
   const uint64_t base_seed = r.seed ? *r.seed : std::random_device{}() * 0x9E3779B97F4A7C15ull + std::random_device{}();
   for (size_t p = 0; p < prompts.size(); ++p) {
     for (int i = 0; i < r.n; ++i) {
@@ -236,7 +238,7 @@ std::optional<ApiError> HttpServer::Impl::submit_all(OpenAiRequest& r, std::shar
         if (s.code == SubmitResult::Code::kInvalid) return invalid_param("", s.message);
         return server_busy(s.message);
       }
-      job->add_choice(s.stream, static_cast<int>(p), reasoning_open);
+      job->add_choice(s.stream, static_cast<int>(p), reasoning_open, tool_format);
     }
   }
   return std::nullopt;

@@ -1,6 +1,7 @@
 """Bounded load with random disconnects, metrics, the OpenAPI document (validated against real
 responses), and graceful shutdown."""
 import json
+import os
 import random
 import signal
 import threading
@@ -13,16 +14,46 @@ import pytest
 from conftest import MODEL_ID, Server
 
 LOAD_PROMPTS = ["Once upon a time", "Lily and Tom", "Tim", "Zoo"]
+MIB = 1024 * 1024
+
+
+def rss_and_fds(pid):
+    """Resident memory in bytes (VmRSS of /proc/<pid>/status) and the number of open descriptors."""
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+    return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def settled_fds(pid, quiet_s, limit_s):
+    """The descriptor count once no keep-alive connection is left: unchanged for `quiet_s` (longer
+    than the server's 5 s keep-alive timeout, after which it closes idle connections)."""
+    deadline = time.time() + limit_s
+    last, since = rss_and_fds(pid)[1], time.time()
+    while time.time() < deadline:
+        time.sleep(0.25)
+        now = rss_and_fds(pid)[1]
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet_s:
+            break
+    return last
 
 
 def test_load_with_random_disconnects(server, client):
-    expected = {p: client.completions.create(model=MODEL_ID, prompt=p, max_tokens=24, temperature=0).choices[0].text
-                for p in LOAD_PROMPTS}
+    pid = server.proc.pid
+    with server.client(timeout=120) as warm:  # closed before the baseline, so it holds no connection
+        expected = {p: warm.completions.create(model=MODEL_ID, prompt=p, max_tokens=24, temperature=0).choices[0].text
+                    for p in LOAD_PROMPTS}
+    base_fds = settled_fds(pid, quiet_s=6, limit_s=30)
+    base_rss = rss_and_fds(pid)[0]
     failures = []
 
     def worker(seed):
         rng = random.Random(seed)
-        c = server.client(timeout=120)
+        with server.client(timeout=120) as c:
+            run_worker(rng, c)
+
+    def run_worker(rng, c):
         for _ in range(20):
             p = rng.choice(LOAD_PROMPTS)
             try:
@@ -53,6 +84,18 @@ def test_load_with_random_disconnects(server, client):
             break
         time.sleep(0.2)
     assert health["active"] == 0 and health["queued"] == 0
+    # Nothing leaks: descriptors come back exactly (the clients are closed, so their connections end),
+    # resident memory to within 20% or 16 MiB of the warmed-up baseline. Bounded wait.
+    rss_limit = max(base_rss * 1.2, base_rss + 16 * MIB)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        rss, fds = rss_and_fds(pid)
+        if fds == base_fds and rss <= rss_limit:
+            break
+        time.sleep(0.25)
+    assert fds == base_fds, f"open descriptors {fds} after the load, {base_fds} before: " + \
+        " ".join(sorted(os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")))
+    assert rss <= rss_limit, f"RSS {rss / MIB:.1f} MiB after the load, {base_rss / MIB:.1f} MiB before"
     assert client.completions.create(model=MODEL_ID, prompt="Tim", max_tokens=24, temperature=0).choices[0].text == \
         expected["Tim"]
 
