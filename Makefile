@@ -14,8 +14,10 @@ build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Prints the prompt, then the model's greedy continuation (stories260K's context is 128 tokens).
 demo: build
-	$(BUILD)/tools/kaiyuan/kaiyuan run $(MODEL) -p "$(PROMPT)" -n 128 --temp 0
+	@printf '%s' "$(PROMPT)"
+	@$(BUILD)/tools/kaiyuan/kaiyuan run $(MODEL) -p "$(PROMPT)" -n 100 --temp 0
 
 test-release: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
