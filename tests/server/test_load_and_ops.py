@@ -87,6 +87,10 @@ def test_load_with_random_disconnects(server, client):
     # Nothing leaks: descriptors come back exactly (the clients are closed, so their connections end),
     # resident memory to within 20% or 16 MiB of the warmed-up baseline. Bounded wait.
     rss_limit = max(base_rss * 1.2, base_rss + 16 * MIB)
+    if os.environ.get("KAIYUAN_SANITIZED"):
+        # AddressSanitizer keeps freed memory in its quarantine (256 MiB by default), so RSS does not
+        # come back there; LeakSanitizer checks that build for leaks at exit instead.
+        rss_limit = float("inf")
     deadline = time.time() + 30
     while time.time() < deadline:
         rss, fds = rss_and_fds(pid)
