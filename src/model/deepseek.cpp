@@ -6,6 +6,7 @@
 
 #include "kernels/ops.h"
 #include "model/deepseek_mla.h"
+#include "model/lm_head.h"
 #include "model/model.h"
 #include "model/moe_ffn.h"
 #include "model/weights.h"
@@ -38,14 +39,7 @@ class DeepseekModel final : public Model {
     if (s.mla.kv_lora_rank <= 0) return Error("deepseek2: missing MLA parameters (kv_lora_rank)");
     if (s.mla.softmax_group_limited)
       return Error("deepseek2: softmax routing with group_limited_greedy (n_group > 1) is not supported yet");
-    KY_ASSIGN_OR_RETURN(token_embd_, bind_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
-    KY_ASSIGN_OR_RETURN(output_, bind_optional_matrix(w, "output.weight", s.n_vocab, s.d_model));
-    if (output_ == nullptr) {
-      if (!s.tied_embeddings && s.source == "hf")
-        return Error("missing tensor 'output.weight' (lm_head.weight) and tie_word_embeddings is false");
-      output_ = token_embd_;
-    }
-    KY_ASSIGN_OR_RETURN(output_norm_, load_vector(w, "output_norm.weight", s.d_model, true));
+    KY_ASSIGN_OR_RETURN(head_, bind_lm_head(w, s));
     layers_.resize(static_cast<size_t>(s.n_layers));
     for (int64_t l = 0; l < s.n_layers; ++l) KY_RETURN_IF_ERROR(bind_layer(l, layers_[static_cast<size_t>(l)]));
     return Status::ok();
@@ -65,7 +59,7 @@ class DeepseekModel final : public Model {
     y_.resize(x_.size());
 
     // [n, d_model] token embeddings
-    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*token_embd_, batch.tokens[t], &x_[t * s.d_model]);
+    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*head_.token_embd, batch.tokens[t], &x_[t * s.d_model]);
 
     for (int64_t l = 0; l < s.n_layers; ++l) {
       const DeepseekLayer& L = layers_[static_cast<size_t>(l)];
@@ -84,15 +78,7 @@ class DeepseekModel final : public Model {
     }
 
     // ---- final norm and LM head, only for the tokens that want logits
-    const int64_t n_out = static_cast<int64_t>(batch.n_outputs());
-    int64_t row = 0;
-    for (int64_t t = 0; t < n; ++t) {
-      if (!batch.want_logits[t]) continue;
-      kernels::rmsnorm(&x_[t * s.d_model], output_norm_.data(), s.d_model, s.norm_eps, &h_[row * s.d_model]);
-      ++row;
-    }
-    logits.resize(static_cast<size_t>(n_out * s.n_vocab));
-    kernels::matmul(*output_, h_.data(), n_out, logits.data());
+    compute_logits(head_, s, batch, x_.data(), h_, logits);
     return Status::ok();
   }
 
@@ -156,9 +142,7 @@ class DeepseekModel final : public Model {
   }
 
   MlaAttention attention_;
-  const TensorView* token_embd_ = nullptr;
-  const TensorView* output_ = nullptr;
-  std::vector<float> output_norm_;
+  LmHead head_;
   std::vector<DeepseekLayer> layers_;
   // Scratch, reused across calls: [n, d_model] x_ (residual), h_ (normed), y_ (block output); [n, d_ff].
   std::vector<float> x_, h_, y_, gate_, up_;

@@ -9,6 +9,7 @@
 
 #include "core/parallel.h"
 #include "kernels/ops.h"
+#include "model/lm_head.h"
 #include "model/model.h"
 #include "model/moe_ffn.h"
 #include "model/weights.h"
@@ -46,14 +47,7 @@ class LlamaModel final : public Model {
   Status bind() {
     const WeightSource& w = *weights_;
     const ModelSpec& s = spec_;
-    KY_ASSIGN_OR_RETURN(token_embd_, bind_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
-    KY_ASSIGN_OR_RETURN(output_, bind_optional_matrix(w, "output.weight", s.n_vocab, s.d_model));
-    if (output_ == nullptr) {
-      if (!s.tied_embeddings && s.source == "hf")
-        return Error("missing tensor 'output.weight' (lm_head.weight) and tie_word_embeddings is false");
-      output_ = token_embd_;
-    }
-    KY_ASSIGN_OR_RETURN(output_norm_, load_vector(w, "output_norm.weight", s.d_model, true));
+    KY_ASSIGN_OR_RETURN(head_, bind_lm_head(w, s));
     inv_freq_ = rope_inv_freq(s);
     // llama.cpp's `rope_freqs.weight` (Llama 3.x GGUF): per-frequency divisors of theta.
     KY_ASSIGN_OR_RETURN(std::vector<float> freq_factors, load_vector(w, "rope_freqs.weight", s.rope_dim / 2, false));
@@ -75,7 +69,7 @@ class LlamaModel final : public Model {
     resize_scratch(n);
 
     // [n, d_model] token embeddings
-    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*token_embd_, batch.tokens[t], &x_[t * s.d_model]);
+    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*head_.token_embd, batch.tokens[t], &x_[t * s.d_model]);
 
     for (int64_t l = 0; l < s.n_layers; ++l) {
       attention_block(layers_[static_cast<size_t>(l)], l, batch, cache);
@@ -83,16 +77,7 @@ class LlamaModel final : public Model {
     }
 
     // Final norm and LM head, only for the tokens that want logits.
-    const int64_t n_out = static_cast<int64_t>(batch.n_outputs());
-    std::vector<float>& h = h_;  // [n_out, d_model]
-    int64_t row = 0;
-    for (int64_t t = 0; t < n; ++t) {
-      if (!batch.want_logits[t]) continue;
-      kernels::rmsnorm(&x_[t * s.d_model], output_norm_.data(), s.d_model, s.norm_eps, &h[row * s.d_model]);
-      ++row;
-    }
-    logits.resize(static_cast<size_t>(n_out * s.n_vocab));
-    kernels::matmul(*output_, h.data(), n_out, logits.data());
+    compute_logits(head_, s, batch, x_.data(), h_, logits);
     return Status::ok();
   }
 
@@ -246,9 +231,7 @@ class LlamaModel final : public Model {
     return Status::ok();
   }
 
-  const TensorView* token_embd_ = nullptr;
-  const TensorView* output_ = nullptr;
-  std::vector<float> output_norm_;
+  LmHead head_;
   std::vector<float> inv_freq_;
   std::vector<LayerWeights> layers_;
   // Scratch, reused across calls: [n, d_model] x_/h_/ffn_out_, [n, q_dim] q_/attn_, [n, kv_dim] k_/v_,

@@ -1,0 +1,36 @@
+#include "model/lm_head.h"
+
+#include "kernels/ops.h"
+#include "model/weights.h"
+
+namespace kaiyuan {
+
+Result<LmHead> bind_lm_head(const WeightSource& w, const ModelSpec& s) {
+  LmHead head;
+  KY_ASSIGN_OR_RETURN(head.token_embd, bind_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
+  KY_ASSIGN_OR_RETURN(head.output, bind_optional_matrix(w, "output.weight", s.n_vocab, s.d_model));
+  if (head.output == nullptr) {
+    if (!s.tied_embeddings && s.source == "hf")
+      return Error("missing tensor 'output.weight' (lm_head.weight) and tie_word_embeddings is false");
+    head.output = head.token_embd;
+  }
+  KY_ASSIGN_OR_RETURN(head.output_norm, load_vector(w, "output_norm.weight", s.d_model, true));
+  return head;
+}
+
+void compute_logits(const LmHead& head, const ModelSpec& s, const Batch& batch, const float* x,
+                    std::vector<float>& h, std::vector<float>& logits) {
+  const int64_t n_out = static_cast<int64_t>(batch.n_outputs());
+  h.resize(static_cast<size_t>(n_out * s.d_model));
+  int64_t row = 0;
+  for (size_t t = 0; t < batch.size(); ++t) {
+    if (!batch.want_logits[t]) continue;
+    kernels::rmsnorm(x + static_cast<int64_t>(t) * s.d_model, head.output_norm.data(), s.d_model, s.norm_eps,
+                     &h[static_cast<size_t>(row * s.d_model)]);
+    ++row;
+  }
+  logits.resize(static_cast<size_t>(n_out * s.n_vocab));
+  kernels::matmul(*head.output, h.data(), n_out, logits.data());
+}
+
+}  // namespace kaiyuan

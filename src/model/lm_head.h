@@ -1,0 +1,28 @@
+// The ends every architecture shares: the token embedding, the final norm and the output
+// projection (tied to the embedding when the checkpoint has no separate one).
+#pragma once
+
+#include <vector>
+
+#include "core/status.h"
+#include "format/weight_source.h"
+#include "model/batch.h"
+#include "model/spec.h"
+
+namespace kaiyuan {
+
+struct LmHead {
+  const TensorView* token_embd = nullptr;  // [n_vocab, d_model]
+  const TensorView* output = nullptr;      // [n_vocab, d_model], == token_embd when tied
+  std::vector<float> output_norm;          // [d_model]
+};
+
+Result<LmHead> bind_lm_head(const WeightSource& w, const ModelSpec& s);
+
+// Final norm and output projection for the tokens of `batch` that want logits.
+// x: [n_tokens, d_model] hidden states; h: scratch resized to [n_out, d_model];
+// logits: [n_out, n_vocab].
+void compute_logits(const LmHead& head, const ModelSpec& s, const Batch& batch, const float* x,
+                    std::vector<float>& h, std::vector<float>& logits);
+
+}  // namespace kaiyuan
