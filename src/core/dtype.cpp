@@ -34,6 +34,15 @@ constexpr std::array<Entry, 20> kTable = {{
     {30, {"bf16", 1, 2, true}},
 }};
 
+// Internal layouts (kernels/packed_layout.h). Bytes per block are averaged over the 16 rows of a
+// repacked group, so row_bytes() x rows is still the tensor's size.
+constexpr std::array<Entry, 4> kInternal = {{
+    {64, {"q8_0_r16", 32, 36, true}},
+    {65, {"q4_K_r16", 256, 148, true}},
+    {66, {"q8_u32", 32, 36, true}},
+    {67, {"q8_s32", 32, 40, true}},
+}};
+
 }  // namespace
 
 std::optional<DTypeTraits> dtype_traits(uint32_t id) {
@@ -44,6 +53,8 @@ std::optional<DTypeTraits> dtype_traits(uint32_t id) {
 
 const DTypeTraits& dtype_traits(DType t) {
   for (const Entry& e : kTable)
+    if (e.id == static_cast<uint32_t>(t)) return e.traits;
+  for (const Entry& e : kInternal)
     if (e.id == static_cast<uint32_t>(t)) return e.traits;
   static const DTypeTraits kUnknown{"unknown", 1, 0, false};
   return kUnknown;

@@ -30,6 +30,13 @@ enum class DType : uint32_t {
   I64 = 27,
   F64 = 28,
   BF16 = 30,
+  // In-memory layouts of our own, never read from files (dtype_traits(uint32_t) rejects them):
+  // weights repacked at load for the matmul kernels (kernels/packed_layout.h) and the activation
+  // blocks those kernels quantize to.
+  Q8_0_R16 = 64,  // Q8_0 rows interleaved 16 at a time
+  Q4_K_R16 = 65,  // Q4_K rows interleaved 16 at a time
+  Q8_U32 = 66,    // activations: 32 levels + 128 as unsigned bytes, f32 scale
+  Q8_S32 = 67,    // activations: 32 signed levels, f32 scale, f32 scale x sum of levels
 };
 
 struct DTypeTraits {
@@ -41,7 +48,9 @@ struct DTypeTraits {
 
 // Traits of a GGUF type id, or nullopt for ids that are unknown or retired (4, 5, 31+...).
 std::optional<DTypeTraits> dtype_traits(uint32_t id);
-const DTypeTraits& dtype_traits(DType t);  // t must be a known type
+const DTypeTraits& dtype_traits(DType t);  // t must be a known type (file or internal)
+// True for the internal layouts above (DType values >= 64).
+constexpr bool is_internal_dtype(DType t) { return static_cast<uint32_t>(t) >= 64; }
 std::string_view dtype_name(DType t);
 
 // Bytes for `n_elems` elements of a row; nullopt when n_elems is not a whole number of blocks.

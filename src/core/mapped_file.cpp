@@ -72,4 +72,13 @@ Result<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
+void release_pages(const void* p, size_t n) {
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
+  // MADV_DONTNEED on a private read-only file mapping only unmaps clean page-cache pages: the
+  // contents stay the file's. Failure just leaves the pages resident.
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace kaiyuan

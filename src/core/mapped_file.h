@@ -31,6 +31,11 @@ class MappedFile {
   std::string path_;
 };
 
+// Drops the pages of [p, p + n) inside a read-only file mapping from this process's resident set
+// (whole pages only); later reads fault them back in from the page cache. For weights that were
+// copied elsewhere (repacked) and are read rarely or never again.
+void release_pages(const void* p, size_t n);
+
 // Reads a whole (small) file such as config.json into a string.
 Result<std::string> read_text_file(const std::string& path);
 

@@ -19,6 +19,9 @@ class WeightSource {
   virtual const TensorView* find(std::string_view canonical_name) const = 0;
   virtual const std::vector<TensorView>& tensors() const = 0;
   virtual std::string format_name() const = 0;  // "gguf v3", "safetensors"
+  // The view of a matrix the matmul kernels should use: a copy repacked for them where the source
+  // repacks (model/repacked_source.h), else find(). Shape and type checks are done on find()'s view.
+  virtual const TensorView* find_for_matmul(std::string_view canonical_name) const { return find(canonical_name); }
 };
 
 }  // namespace kaiyuan

@@ -28,7 +28,7 @@ struct MatmulKernel {
   MatmulRowsFn rows = nullptr;  // null: this table has no fast path for the type
 };
 
-constexpr int kMaxDTypeId = 32;  // DType values are GGUF ggml_type ids, all below 32
+constexpr int kMaxDTypeId = 72;  // GGUF ggml_type ids (< 32) and our internal layouts (64..)
 
 struct KernelTable {
   Isa isa = Isa::kScalar;

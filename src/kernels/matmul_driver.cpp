@@ -9,9 +9,9 @@
 namespace kaiyuan::kernels {
 namespace {
 
-// Rows are handed out in multiples of this so every thread gets whole register tiles (the tiles of
-// x86_avx2.cpp / x86_avx512.cpp are at most 4 rows).
-constexpr int64_t kRowGrain = 8;
+// Rows are handed out in multiples of this so every thread gets whole register tiles (at most 4
+// rows in x86_avx2.cpp / x86_avx512.cpp) and whole groups of repacked rows (packed_layout.h).
+constexpr int64_t kRowGrain = 16;
 
 // Grows only: steady-state decode and prompt batches of a fixed size never allocate.
 uint8_t* activation_scratch(size_t bytes) {

@@ -4,12 +4,15 @@
 // GCC 12's AVX-512 headers build some intrinsics on _mm512_undefined_*() (`__m512i __Y = __Y;`),
 // which -O3 inlining reports as -Wuninitialized: a known false positive of the headers themselves.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // clang has no -Wmaybe-uninitialized (and rejects unknown groups under -Werror)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
 #include "kernels/quant/quant.h"
 #include "kernels/x86_tiles.h"
 
@@ -298,6 +301,147 @@ struct FloatKernel {
   }
 };
 
+
+// ---- repacked weights (packed_layout.h) x 32-level activation blocks ----------------------------
+
+inline int32_t load_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// f32 activations -> Q8_U32 (levels + 128, unsigned) or Q8_S32 (signed levels and d x their sum),
+// bit-identical to quantize_act_ref.
+template <bool kUnsigned>
+void quantize_act_q8_32(const float* x, uint8_t* dst, int64_t n) {
+  constexpr size_t kB = kUnsigned ? 36 : 40;
+  for (int64_t b = 0; b < n / 32; ++b, x += 32, dst += kB) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.0f;
+    const __m512 id = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+    __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id)), i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
+    float extra = 0.0f;
+    if constexpr (kUnsigned) {
+      i0 = _mm512_add_epi32(i0, _mm512_set1_epi32(128));
+      i1 = _mm512_add_epi32(i1, _mm512_set1_epi32(128));
+    } else {
+      extra = d * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi32_epi8(i0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16), _mm512_cvtepi32_epi8(i1));
+    std::memcpy(dst + 32, &d, sizeof(d));
+    if constexpr (!kUnsigned) std::memcpy(dst + 36, &extra, sizeof(extra));
+  }
+}
+
+// Sum of 8 vpdpbusd over one 32-column block: chunk c's 4 activation bytes broadcast against the
+// 16 rows' 4 bytes of that chunk. Short tiles split the chain in two (vpdpbusd latency).
+template <int T, bool kActUnsigned>
+inline __m512i block_dot(const __m512i* w, const uint8_t* xb) {
+  if constexpr (T <= 2) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    for (int c = 0; c < 8; c += 2) {
+      const __m512i x0 = _mm512_set1_epi32(load_i32(xb + 4 * c)), x1 = _mm512_set1_epi32(load_i32(xb + 4 * c + 4));
+      s0 = kActUnsigned ? _mm512_dpbusd_epi32(s0, x0, w[c]) : _mm512_dpbusd_epi32(s0, w[c], x0);
+      s1 = kActUnsigned ? _mm512_dpbusd_epi32(s1, x1, w[c + 1]) : _mm512_dpbusd_epi32(s1, w[c + 1], x1);
+    }
+    return _mm512_add_epi32(s0, s1);
+  } else {
+    __m512i s = _mm512_setzero_si512();
+    for (int c = 0; c < 8; ++c) {
+      const __m512i xc = _mm512_set1_epi32(load_i32(xb + 4 * c));
+      s = kActUnsigned ? _mm512_dpbusd_epi32(s, xc, w[c]) : _mm512_dpbusd_epi32(s, w[c], xc);
+    }
+    return s;
+  }
+}
+
+// 16 rows (one group) x T tokens of Q8_0_R16 x Q8_U32: sum (x + 128) w - 128 sum(w), times dw dx.
+struct Q8_0R16Kernel {
+  static constexpr size_t kActBlock = 36;
+  template <int T>
+  static void tile(const uint8_t* wg, int64_t n_in, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+    __m512 acc[T];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (int64_t b = 0; b < n_in / 32; ++b) {
+      const uint8_t* blk = wg + b * kQ8_0R16GroupBlock;
+      __m512i w[8];
+      for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(blk + 64 * c);
+      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 512)));
+      const __m512i corr =
+          _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 544))), 7);
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* xb = act + t * as + b * kActBlock;
+        const __m512i s = _mm512_sub_epi32(block_dot<T, true>(w, xb), corr);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(load_f32(xb + 32))), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+  }
+};
+
+// 16 rows x T tokens of Q4_K_R16 x Q8_S32: per 32-column sub-block, d sc dx sum(q x) - dmin m dx sum(x).
+struct Q4_KR16Kernel {
+  static constexpr size_t kActBlock = 40;
+  template <int T>
+  static void tile(const uint8_t* wg, int64_t n_in, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[T];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < n_in / 256; ++sb) {
+      const uint8_t* blk = wg + sb * kQ4_KR16GroupBlock;
+      const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2304)));
+      const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2336)));
+      for (int j = 0; j < 8; ++j) {
+        const __m512 dsc = _mm512_mul_ps(
+            dv, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2048 + 16 * j)))));
+        const __m512 dmn = _mm512_mul_ps(
+            mv, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2176 + 16 * j)))));
+        __m512i w[8];
+        for (int h = 0; h < 4; ++h) {
+          const __m512i raw = _mm512_loadu_si512(blk + 256 * j + 64 * h);
+          w[h] = _mm512_and_si512(raw, m4);
+          w[h + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        }
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* xb = act + t * as + (sb * 8 + j) * kActBlock;
+          const __m512i s = block_dot<T, false>(w, xb);
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dsc, _mm512_set1_ps(load_f32(xb + 32))), acc[t]);
+          acc[t] = _mm512_fnmadd_ps(dmn, _mm512_set1_ps(load_f32(xb + 36)), acc[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+  }
+};
+
+template <class Kernel, size_t... I>
+constexpr auto make_group_tiles(std::index_sequence<I...>) {
+  using Fn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t);
+  return std::array<Fn, sizeof...(I)>{&Kernel::template tile<static_cast<int>(I) + 1>...};
+}
+
+// Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain). Like tile_loop: a chunk of
+// tokens stays in L2 while the range's groups stream past, in tiles of up to TMax tokens.
+template <class Kernel, int TMax>
+void packed_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
+                 int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  static constexpr auto kTiles = make_group_tiles<Kernel>(std::make_index_sequence<TMax>{});
+  const size_t group_bytes = ws * kPackRows;
+  int64_t chunk = static_cast<int64_t>(kChunkBytes / as) / TMax * TMax;
+  if (chunk < TMax) chunk = TMax;
+  for (int64_t c0 = 0; c0 < n_tokens; c0 += chunk) {
+    const int64_t c1 = n_tokens - c0 < chunk ? n_tokens : c0 + chunk;
+    for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g)
+      for (int64_t t = c0; t < c1; t += TMax) {
+        const int64_t nt = c1 - t < TMax ? c1 - t : TMax;
+        kTiles[static_cast<size_t>(nt - 1)](w + static_cast<size_t>(g) * group_bytes, n_in, act + static_cast<size_t>(t) * as, as,
+                                            y + t * ldy + g * kPackRows, ldy);
+      }
+  }
+}
+
 // Tile shapes: 32 zmm registers hold R*T accumulators plus the R weight vectors and their terms.
 void q8_0_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
                int64_t r1, float* y, int64_t ldy) {
@@ -331,6 +475,8 @@ KernelTable make_table() {
   set_rows(DType::Q8_0, q8_0_rows);
   set_rows(DType::Q4_K, q4_k_rows);
   set_rows(DType::Q6_K, q6_k_rows);
+  t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)] = {DType::Q8_U32, quantize_act_q8_32<true>, packed_rows<Q8_0R16Kernel, 8>};
+  t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q4_KR16Kernel, 8>};
   return t;
 }
 

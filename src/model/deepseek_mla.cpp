@@ -173,10 +173,11 @@ void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cach
   const int64_t n = static_cast<int64_t>(batch.size()), n_heads = spec_.n_heads;
   const int64_t kvl = m.kv_lora_rank, rope = m.qk_rope_head_dim, qk = m.qk_head_dim();
   o_lat_.resize(static_cast<size_t>(n_heads * n * kvl));
+  // Head-major items: every thread gets whole heads over all tokens (balanced causal work).
   parallel_for(n * n_heads, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
     for (int64_t i = begin; i < end; ++i) {
-      const int64_t t = i / n_heads, h = i % n_heads;
+      const int64_t h = i / n, t = i % n;
       const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
       const float* q_lat = &q_lat_[static_cast<size_t>((h * n + t) * kvl)];
       const float* q_pe = &q_[static_cast<size_t>((t * n_heads + h) * qk + m.qk_nope_head_dim)];

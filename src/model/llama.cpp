@@ -175,12 +175,14 @@ class LlamaModel final : public Model {
     }
 
     // Causal attention of each (token, head) over its own sequence's cached positions 0..pos.
+    // Items are head-major so each thread gets whole heads over every token: token-major chunks
+    // would give one thread the short early rows of a prompt and the other the long late ones.
     const int64_t group = s.n_heads / s.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
     parallel_for(n * s.n_heads, [&](int64_t begin, int64_t end) {
       std::vector<float> scores;
       for (int64_t i = begin; i < end; ++i) {
-        const int64_t t = i / s.n_heads, h = i % s.n_heads;
+        const int64_t h = i / n, t = i % n;
         const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
         const int64_t kv_off = (h / group) * s.head_dim;
         const float* q = &q_[t * s.q_dim() + h * s.head_dim];

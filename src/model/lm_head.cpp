@@ -7,12 +7,14 @@ namespace kaiyuan {
 
 Result<LmHead> bind_lm_head(const WeightSource& w, const ModelSpec& s) {
   LmHead head;
-  KY_ASSIGN_OR_RETURN(head.token_embd, bind_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
+  KY_ASSIGN_OR_RETURN(head.token_embd, bind_mapped_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
   KY_ASSIGN_OR_RETURN(head.output, bind_optional_matrix(w, "output.weight", s.n_vocab, s.d_model));
   if (head.output == nullptr) {
     if (!s.tied_embeddings && s.source == "hf")
       return Error("missing tensor 'output.weight' (lm_head.weight) and tie_word_embeddings is false");
-    head.output = head.token_embd;
+    // Tied: the logits read the embedding as a matrix (possibly a repacked copy of it); lookups
+    // keep reading the mapped rows.
+    KY_ASSIGN_OR_RETURN(head.output, bind_matrix(w, "token_embd.weight", s.n_vocab, s.d_model));
   }
   KY_ASSIGN_OR_RETURN(head.output_norm, load_vector(w, "output_norm.weight", s.d_model, true));
   return head;

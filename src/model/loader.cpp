@@ -4,6 +4,7 @@
 #include "format/gguf.h"
 #include "format/hf_folder.h"
 #include "model/model.h"
+#include "model/repacked_source.h"
 
 namespace kaiyuan {
 
@@ -30,7 +31,11 @@ Result<LoadedModel> load_model(const std::string& path) {
     for (const std::string& n : supported_architectures()) names += (names.empty() ? "" : ", ") + n;
     return Error(path + ": architecture '" + spec.arch + "' is not supported (supported: " + names + ")");
   }
-  auto model = (*factory)(spec, source);
+  // The model binds through the repacking wrapper (it owns the copies); LoadedModel::source stays
+  // the file itself, which the tokenizer and metadata readers inspect.
+  std::shared_ptr<const WeightSource> binding = source;
+  if (repacking_enabled()) binding = std::make_shared<RepackedWeightSource>(source);
+  auto model = (*factory)(spec, binding);
   if (!model) return model.status().with_context(path);
   return LoadedModel{std::move(model).value(), source};
 }

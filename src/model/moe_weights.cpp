@@ -40,7 +40,9 @@ Status bind_experts(const WeightSource& src, const std::string& prefix, const st
   if (const TensorView* stacked = src.find(prefix + base + "_exps.weight"))
     return slice_stacked(*stacked, n_experts, rows, cols, out);
   for (int64_t e = 0; e < n_experts; ++e) {
-    KY_ASSIGN_OR_RETURN(const TensorView* t, bind_matrix(src, prefix + base + "." + std::to_string(e) + ".weight", rows, cols));
+    // Experts stay mapped (never copied): only the few a token picks are read.
+    KY_ASSIGN_OR_RETURN(const TensorView* t,
+                        bind_mapped_matrix(src, prefix + base + "." + std::to_string(e) + ".weight", rows, cols));
     out.push_back(*t);
   }
   return Status::ok();

@@ -35,6 +35,14 @@ Result<const TensorView*> bind_optional_matrix(const WeightSource& src, const st
   const TensorView* t = src.find(name);
   if (t == nullptr) return static_cast<const TensorView*>(nullptr);
   KY_RETURN_IF_ERROR(check_tensor(*t, {rows, cols}));
+  return src.find_for_matmul(name);
+}
+
+Result<const TensorView*> bind_mapped_matrix(const WeightSource& src, const std::string& name, int64_t rows,
+                                             int64_t cols) {
+  const TensorView* t = src.find(name);
+  if (t == nullptr) return Error("missing tensor '" + name + "' (expected shape " + shape_string({rows, cols}) + ")");
+  KY_RETURN_IF_ERROR(check_tensor(*t, {rows, cols}));
   return t;
 }
 

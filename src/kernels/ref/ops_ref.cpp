@@ -5,11 +5,16 @@
 #include "core/parallel.h"
 #include "core/status.h"
 #include "kernels/ref/ops_ref.h"
+#include "kernels/packed_layout.h"
 #include "kernels/quant/quant.h"
 
 namespace kaiyuan::kernels::ref {
 
 void dequantize_row(const TensorView& w, int64_t row, float* dst) {
+  if (is_internal_dtype(w.dtype)) {
+    unpack_row(w, row, dst);
+    return;
+  }
   const int64_t cols = w.cols();
   const uint8_t* src = w.data + static_cast<size_t>(row) * w.row_stride();
   KY_CHECK(quant::dequantize_row(w.dtype, src, dst, cols));
@@ -23,7 +28,8 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y) {
   parallel_for(n_out, [&](int64_t begin, int64_t end) {
     std::vector<float> row(static_cast<size_t>(n_in));
     for (int64_t r = begin; r < end; ++r) {
-      KY_CHECK(quant::dequantize_row(w.dtype, w.data + static_cast<size_t>(r) * stride, row.data(), n_in));
+      if (is_internal_dtype(w.dtype)) unpack_row(w, r, row.data());
+      else KY_CHECK(quant::dequantize_row(w.dtype, w.data + static_cast<size_t>(r) * stride, row.data(), n_in));
       for (int64_t t = 0; t < n_tokens; ++t) {
         const float* xt = x + t * n_in;
         float sum = 0.0f;

@@ -1,0 +1,173 @@
+// Scalar packing and unpacking of the layouts in packed_layout.h. Runs once per matrix at load (and
+// in the reference path), so clarity wins over speed here.
+#include "kernels/packed_layout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/half.h"
+#include "kernels/quant/quant.h"
+
+namespace kaiyuan::kernels {
+namespace {
+
+using quant::kQK;
+using quant::kQK_K;
+
+template <class T>
+T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+template <class T>
+void store(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+
+// ggml get_scale_min_k4: eight 6-bit scales and mins packed in 12 bytes.
+void unpack_q4_k_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = q[j] & 63;
+    mn[j] = q[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    mn[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Level (0..15) of column k of a ggml block_q4_K: 64-column halves j store columns 64j..64j+31 in
+// the low nibbles of qs[32j..32j+31] and 64j+32.. in the high nibbles.
+int q4_k_level(const quant::BlockQ4_K& b, int k) {
+  const int sub = k / 32, l = k % 32;
+  const uint8_t byte = b.qs[32 * (sub / 2) + l];
+  return sub % 2 == 0 ? byte & 0xF : byte >> 4;
+}
+
+void pack_q8_0_group(const TensorView& src, int64_t g, uint8_t* dst) {
+  const int64_t nb = src.cols() / kQK;
+  const size_t stride = src.row_stride();
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* out = dst + static_cast<size_t>(b) * kQ8_0R16GroupBlock;
+    for (int i = 0; i < kPackRows; ++i) {
+      quant::BlockQ8_0 blk;
+      std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
+      int sum = 0;
+      for (int k = 0; k < kQK; ++k) {
+        out[(k / 4) * 64 + i * 4 + k % 4] = static_cast<uint8_t>(blk.qs[k]);
+        sum += blk.qs[k];
+      }
+      store<uint16_t>(out + 512 + 2 * i, blk.d);
+      store<int16_t>(out + 544 + 2 * i, static_cast<int16_t>(sum));
+    }
+  }
+}
+
+void pack_q4_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
+  const int64_t nsb = src.cols() / kQK_K;
+  const size_t stride = src.row_stride();
+  for (int64_t b = 0; b < nsb; ++b) {
+    uint8_t* out = dst + static_cast<size_t>(b) * kQ4_KR16GroupBlock;
+    for (int i = 0; i < kPackRows; ++i) {
+      quant::BlockQ4_K blk;
+      std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
+      uint8_t sc[8], mn[8];
+      unpack_q4_k_scales(blk.scales, sc, mn);
+      for (int j = 0; j < 8; ++j) {
+        for (int h = 0; h < 4; ++h)
+          for (int l = 0; l < 4; ++l) {
+            const int lo = q4_k_level(blk, 32 * j + 4 * h + l), hi = q4_k_level(blk, 32 * j + 4 * (h + 4) + l);
+            out[256 * j + 64 * h + 4 * i + l] = static_cast<uint8_t>(lo | (hi << 4));
+          }
+        out[2048 + 16 * j + i] = sc[j];
+        out[2176 + 16 * j + i] = mn[j];
+      }
+      store<uint16_t>(out + 2304 + 2 * i, blk.d);
+      store<uint16_t>(out + 2336 + 2 * i, blk.dmin);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<DType> packed_layout_for(DType type, int64_t rows, int64_t cols) {
+  if (rows <= 0 || rows % kPackRows != 0) return std::nullopt;
+  if (type == DType::Q8_0 && cols > 0 && cols % kQK == 0) return DType::Q8_0_R16;
+  if (type == DType::Q4_K && cols > 0 && cols % kQK_K == 0) return DType::Q4_K_R16;
+  return std::nullopt;
+}
+
+size_t packed_nbytes(DType packed, int64_t rows, int64_t cols) {
+  return *row_bytes(packed, cols) * static_cast<size_t>(rows);
+}
+
+void pack_groups(const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst) {
+  const size_t group_bytes = packed_nbytes(packed, kPackRows, src.cols());
+  for (int64_t g = g0; g < g1; ++g) {
+    uint8_t* out = dst + static_cast<size_t>(g) * group_bytes;
+    if (packed == DType::Q8_0_R16) pack_q8_0_group(src, g, out);
+    else pack_q4_k_group(src, g, out);
+  }
+}
+
+void unpack_row(const TensorView& packed, int64_t row, float* dst) {
+  const int64_t cols = packed.cols(), g = row / kPackRows;
+  const int i = static_cast<int>(row % kPackRows);
+  const uint8_t* group = packed.data + static_cast<size_t>(g) * packed_nbytes(packed.dtype, kPackRows, cols);
+  if (packed.dtype == DType::Q8_0_R16) {
+    for (int64_t b = 0; b < cols / kQK; ++b) {
+      const uint8_t* blk = group + static_cast<size_t>(b) * kQ8_0R16GroupBlock;
+      const float d = f16_to_f32(load<uint16_t>(blk + 512 + 2 * i));
+      for (int k = 0; k < kQK; ++k) dst[b * kQK + k] = d * static_cast<int8_t>(blk[(k / 4) * 64 + i * 4 + k % 4]);
+    }
+    return;
+  }
+  for (int64_t b = 0; b < cols / kQK_K; ++b) {
+    const uint8_t* blk = group + static_cast<size_t>(b) * kQ4_KR16GroupBlock;
+    const float d = f16_to_f32(load<uint16_t>(blk + 2304 + 2 * i));
+    const float dmin = f16_to_f32(load<uint16_t>(blk + 2336 + 2 * i));
+    for (int j = 0; j < 8; ++j) {
+      // ggml dequantize_row_q4_K: d * sc * q - dmin * m
+      const float scale = d * blk[2048 + 16 * j + i], min = dmin * blk[2176 + 16 * j + i];
+      for (int c = 0; c < 8; ++c)
+        for (int l = 0; l < 4; ++l) {
+          const uint8_t byte = blk[256 * j + 64 * (c % 4) + 4 * i + l];
+          const int q = c < 4 ? byte & 0xF : byte >> 4;
+          dst[b * kQK_K + 32 * j + 4 * c + l] = scale * static_cast<float>(q) - min;
+        }
+    }
+  }
+}
+
+void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n) {
+  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 40;
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, dst += block_bytes) {
+    float amax = 0.0f;
+    for (int k = 0; k < kQK; ++k) amax = std::max(amax, std::fabs(x[k]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int sum = 0;
+    for (int k = 0; k < kQK; ++k) {
+      // nearbyint: ties to even, as the SIMD quantizers' vcvtps2dq in the default rounding mode
+      const int q = static_cast<int>(std::nearbyint(x[k] * id));
+      sum += q;
+      dst[k] = act == DType::Q8_U32 ? static_cast<uint8_t>(q + 128) : static_cast<uint8_t>(static_cast<int8_t>(q));
+    }
+    store<float>(dst + 32, d);
+    if (act == DType::Q8_S32) store<float>(dst + 36, d * static_cast<float>(sum));
+  }
+}
+
+void dequantize_act(DType act, const uint8_t* src, float* dst, int64_t n) {
+  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 40;
+  for (int64_t b = 0; b < n / kQK; ++b, src += block_bytes, dst += kQK) {
+    const float d = load<float>(src + 32);
+    for (int k = 0; k < kQK; ++k)
+      dst[k] = d * static_cast<float>(act == DType::Q8_U32 ? static_cast<int>(src[k]) - 128 : static_cast<int8_t>(src[k]));
+  }
+}
+
+}  // namespace kaiyuan::kernels

@@ -1,0 +1,50 @@
+// Weights repacked once at load into layouts the prompt and decode kernels stream through without
+// shuffling, and the activation blocks those kernels quantize to (the idea behind ik_llama.cpp's
+// "_R4/_R8" types: interleave rows so one vector instruction works on many rows at once).
+//
+// Q8_0_R16: rows in groups of 16; for each group and each 32-column block, 576 bytes:
+//   qs[8][16][4]  column chunk c (columns 4c..4c+3 of the block) of the 16 rows, 64 bytes per
+//                 chunk: one vpdpbusd against 4 broadcast activation bytes gives 16 row sums
+//   d[16]         the rows' f16 scales (ggml block_q8_0.d)
+//   wsum[16]      int16 sum of each row's 32 levels (the correction for unsigned activations)
+// Q4_K_R16: rows in groups of 16; for each group and each 256-column super-block, 2368 bytes:
+//   qs[8][4][16][4]  sub-block j (32 columns), chunk h: byte l of row i holds column 4h+l in its
+//                    low nibble and column 4(h+4)+l in its high nibble
+//   sc[8][16], mn[8][16]  the 6-bit sub-block scales and mins (ggml get_scale_min_k4)
+//   d[16], dmin[16]       the rows' f16 super-block scales
+// Activations (one row per token, blocks of 32 columns):
+//   Q8_U32: u8 (level + 128)[32], f32 d            (for Q8_0_R16: vpdpbusd wants unsigned x)
+//   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels) (for Q4_K_R16: the mins' term)
+// Levels are round(x / d) with d = max|x| / 127, so every repacked product is the reference
+// dot product of the same levels: repacking changes no weight bit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "core/dtype.h"
+#include "core/tensor.h"
+
+namespace kaiyuan::kernels {
+
+constexpr int64_t kPackRows = 16;
+constexpr size_t kQ8_0R16GroupBlock = 576;   // bytes per 16 rows x 32 columns
+constexpr size_t kQ4_KR16GroupBlock = 2368;  // bytes per 16 rows x 256 columns
+
+// The repacked layout for a matrix of this type and shape, when one exists.
+std::optional<DType> packed_layout_for(DType type, int64_t rows, int64_t cols);
+// Bytes of the repacked copy of a [rows, cols] matrix (rows a multiple of kPackRows).
+size_t packed_nbytes(DType packed, int64_t rows, int64_t cols);
+// Writes rows [16 * g0, 16 * g1) of `src` (a matrix of the packed layout's source type) into
+// `dst`, the start of the whole packed buffer. Groups are independent: callers may split them
+// over threads.
+void pack_groups(const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst);
+// Row `row` of a repacked matrix back as f32 (the reference path's view of it).
+void unpack_row(const TensorView& packed, int64_t row, float* dst);
+
+// Reference activation quantizers and their inverses for Q8_U32 / Q8_S32 (n a multiple of 32).
+void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n);
+void dequantize_act(DType act, const uint8_t* src, float* dst, int64_t n);
+
+}  // namespace kaiyuan::kernels

@@ -1,0 +1,65 @@
+#include "model/repacked_source.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/mapped_file.h"
+#include "core/parallel.h"
+#include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
+
+namespace kaiyuan {
+
+struct RepackedWeightSource::Packed {
+  struct FreeAligned {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, FreeAligned> storage;
+  TensorView view;
+};
+
+RepackedWeightSource::RepackedWeightSource(std::shared_ptr<const WeightSource> inner) : inner_(std::move(inner)) {}
+RepackedWeightSource::~RepackedWeightSource() = default;
+
+const TensorView* RepackedWeightSource::find_for_matmul(std::string_view name) const {
+  const TensorView* original = inner_->find(name);
+  if (original == nullptr || original->shape.size() != 2) return original;
+  const auto layout = kernels::packed_layout_for(original->dtype, original->rows(), original->cols());
+  // Only where the kernels in use have a kernel for the layout (e.g. not on KAIYUAN_ISA=scalar).
+  if (!layout || kernels::active_kernels().matmul_for(*layout) == nullptr) return original;
+  const auto expected = row_bytes(original->dtype, original->cols());
+  if (!expected || *expected * static_cast<size_t>(original->rows()) != original->nbytes) return original;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = packed_.find(name); it != packed_.end()) return &it->second->view;
+  auto p = std::make_unique<Packed>();
+  const size_t bytes = kernels::packed_nbytes(*layout, original->rows(), original->cols());
+  // 64-byte aligned: every group block starts on a cache line (their sizes are multiples of 64).
+  p->storage.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  if (!p->storage) return original;  // out of memory for the copy: keep using the mapped layout
+  p->view = *original;
+  p->view.dtype = *layout;
+  p->view.data = p->storage.get();
+  p->view.nbytes = bytes;
+  const int64_t groups = original->rows() / kernels::kPackRows;
+  uint8_t* dst = p->storage.get();
+  parallel_for(groups, [&](int64_t g0, int64_t g1) { kernels::pack_groups(*original, *layout, g0, g1, dst); });
+  release_pages(original->data, original->nbytes);
+  const TensorView* view = &p->view;
+  packed_.emplace(std::string(name), std::move(p));
+  return view;
+}
+
+size_t RepackedWeightSource::repacked_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t total = 0;
+  for (const auto& [name, p] : packed_) total += p->view.nbytes;
+  return total;
+}
+
+bool repacking_enabled() {
+  const char* v = std::getenv("KAIYUAN_REPACK");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
+}  // namespace kaiyuan

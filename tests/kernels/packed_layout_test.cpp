@@ -1,0 +1,162 @@
+// Repacked weight layouts (kernels/packed_layout.h): packing loses no bit (unpacked rows equal the
+// reference codec's), every ISA table's activation quantizer equals the reference one bit for bit,
+// and every table's kernel for a packed layout matches the double-precision dot product of the
+// unpacked weights with the dequantized activations, over odd token counts and row-group counts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
+#include "kernels/quant/quant.h"
+
+namespace kaiyuan::kernels {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  TensorView view;
+};
+
+Matrix quantized(DType type, int64_t rows, int64_t cols, uint32_t seed) {
+  const std::vector<float> f = random_floats(static_cast<size_t>(rows * cols), seed, 0.05f);
+  const size_t row = *row_bytes(type, cols);
+  Matrix m;
+  m.bytes.resize(row * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_TRUE(quant::quantize_row(type, &f[static_cast<size_t>(r * cols)], m.bytes.data() + r * row, cols));
+  m.view = {"w", type, {rows, cols}, m.bytes.data(), m.bytes.size()};
+  return m;
+}
+
+Matrix packed(const Matrix& src) {
+  const auto layout = packed_layout_for(src.view.dtype, src.view.rows(), src.view.cols());
+  EXPECT_TRUE(layout.has_value());
+  Matrix m;
+  m.bytes.resize(packed_nbytes(*layout, src.view.rows(), src.view.cols()));
+  pack_groups(src.view, *layout, 0, src.view.rows() / kPackRows, m.bytes.data());
+  m.view = {"w", *layout, src.view.shape, m.bytes.data(), m.bytes.size()};
+  return m;
+}
+
+TEST(PackedLayout, OnlyWholeGroupsOfSupportedTypesPack) {
+  EXPECT_EQ(packed_layout_for(DType::Q8_0, 32, 64), DType::Q8_0_R16);
+  EXPECT_EQ(packed_layout_for(DType::Q4_K, 16, 512), DType::Q4_K_R16);
+  EXPECT_FALSE(packed_layout_for(DType::Q8_0, 24, 64));   // not whole groups of 16 rows
+  EXPECT_FALSE(packed_layout_for(DType::Q4_K, 16, 128));  // not whole super-blocks
+  EXPECT_FALSE(packed_layout_for(DType::Q6_K, 16, 256));
+  EXPECT_FALSE(packed_layout_for(DType::F32, 16, 16));
+  EXPECT_EQ(packed_nbytes(DType::Q8_0_R16, 32, 64), 2 * 2 * kQ8_0R16GroupBlock);
+  EXPECT_EQ(packed_nbytes(DType::Q4_K_R16, 16, 512), 2 * kQ4_KR16GroupBlock);
+}
+
+TEST(PackedLayout, UnpackedRowsEqualTheReferenceCodec) {
+  for (DType type : {DType::Q8_0, DType::Q4_K}) {
+    const Matrix m = quantized(type, 48, 768, 3);
+    const Matrix p = packed(m);
+    std::vector<float> want(768), got(768);
+    for (int64_t r = 0; r < 48; ++r) {
+      ASSERT_TRUE(quant::dequantize_row(type, m.bytes.data() + r * m.view.row_stride(), want.data(), 768));
+      unpack_row(p.view, r, got.data());
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << dtype_name(type) << " row " << r;
+    }
+  }
+}
+
+// Every path this CPU runs; those without a kernel for a layout use the reference (ref::matmul).
+std::vector<const KernelTable*> supported_tables() {
+  std::vector<const KernelTable*> out;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+    if (cpu_supports(isa) && kernel_table(isa).isa == isa) out.push_back(&kernel_table(isa));
+  return out;
+}
+
+TEST(PackedLayout, SimdActivationQuantizersEqualTheReference) {
+  for (DType layout : {DType::Q8_0_R16, DType::Q4_K_R16}) {
+    for (const KernelTable* t : supported_tables()) {
+      const MatmulKernel* k = t->matmul_for(layout);
+      if (k == nullptr) continue;
+      std::vector<float> x = random_floats(512, 9, 2.0f);
+      std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // an all-zero block
+      x[200] = -7.25f;                                  // a negative maximum
+      x[300] = 0.5f * (x[301] = 127.0f / 7.0f);          // a level tie (0.5 steps)
+      const size_t bytes = *row_bytes(k->act_type, 512);
+      std::vector<uint8_t> got(bytes), want(bytes);
+      k->quantize_act(x.data(), got.data(), 512);
+      quantize_act_ref(k->act_type, x.data(), want.data(), 512);
+      EXPECT_EQ(got, want) << isa_name(t->isa) << " " << dtype_name(k->act_type);
+    }
+  }
+}
+
+// Reference: dot of the unpacked weights with the dequantized activations, in double.
+void expect_matches_reference(const KernelTable& table, const Matrix& p, int64_t n_tokens, uint32_t seed) {
+  const int64_t rows = p.view.rows(), cols = p.view.cols();
+  const MatmulKernel* k = table.matmul_for(p.view.dtype);
+  std::vector<float> xbuf = random_floats(static_cast<size_t>(n_tokens * cols) + 1, seed, 1.0f);
+  const float* x = xbuf.data() + 1;  // misaligned activations
+  std::vector<float> y(static_cast<size_t>(n_tokens * rows), NAN);
+  matmul_with(table, p.view, x, n_tokens, y.data());
+  std::vector<float> w(static_cast<size_t>(cols)), xe(static_cast<size_t>(cols));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    if (k != nullptr) {
+      std::vector<uint8_t> q(*row_bytes(k->act_type, cols));
+      quantize_act_ref(k->act_type, x + t * cols, q.data(), cols);
+      dequantize_act(k->act_type, q.data(), xe.data(), cols);
+    } else {
+      std::memcpy(xe.data(), x + t * cols, static_cast<size_t>(cols) * sizeof(float));  // scalar path: f32
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      unpack_row(p.view, r, w.data());
+      double want = 0.0, magnitude = 0.0;
+      for (int64_t i = 0; i < cols; ++i) {
+        want += static_cast<double>(w[i]) * xe[i];
+        magnitude += std::fabs(static_cast<double>(w[i]) * xe[i]);
+      }
+      EXPECT_NEAR(y[static_cast<size_t>(t * rows + r)], want, 2e-5 * magnitude + 1e-6)
+          << isa_name(table.isa) << " " << dtype_name(p.view.dtype) << " cols=" << cols << " tokens=" << n_tokens
+          << " t=" << t << " r=" << r;
+    }
+  }
+}
+
+TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
+  struct Case {
+    DType type;
+    int64_t rows, cols;
+  };
+  // 3 groups (48 rows: threads split 16-row chunks unevenly), and wide rows whose 17 tokens span
+  // several L2 chunks of activations.
+  const Case cases[] = {{DType::Q8_0, 48, 32}, {DType::Q8_0, 48, 1024}, {DType::Q4_K, 48, 256},
+                        {DType::Q4_K, 16, 768}, {DType::Q8_0, 16, 65536}, {DType::Q4_K, 16, 65536}};
+  uint32_t seed = 100;
+  for (const Case& c : cases) {
+    const Matrix p = packed(quantized(c.type, c.rows, c.cols, seed++));
+    for (const KernelTable* t : supported_tables())
+      for (int64_t n_tokens : {1, 2, 3, 8, 9, 17}) {
+        if (c.cols > 4096 && n_tokens != 17) continue;
+        expect_matches_reference(*t, p, n_tokens, seed++);
+      }
+  }
+}
+
+TEST(PackedLayout, Avx512TableHasAKernelForEveryLayout) {
+  if (!cpu_supports(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q8_0_R16), nullptr);
+  EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q4_K_R16), nullptr);
+}
+
+}  // namespace
+}  // namespace kaiyuan::kernels
