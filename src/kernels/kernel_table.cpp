@@ -65,11 +65,16 @@ void softmax(float* x, int64_t n) {
   else ref::softmax(x, n);
 }
 
-void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
-                 int64_t head_dim, float scale, float* scores, float* out) {
+void attend_heads(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
+                  int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
   const KernelTable& t = active_kernels();
-  if (t.attend_head != nullptr) t.attend_head(q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
-  else ref::attend_head(q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
+  if (t.attend_heads != nullptr) {
+    t.attend_heads(q, n_q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
+    return;
+  }
+  for (int64_t i = 0; i < n_q; ++i)
+    ref::attend_head(q + i * head_dim, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores + i * n_kv,
+                     out + i * head_dim);
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {

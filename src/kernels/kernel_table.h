@@ -36,8 +36,8 @@ struct KernelTable {
   void (*rmsnorm)(const float* x, const float* weight, int64_t n, float eps, float* y) = nullptr;
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* out) = nullptr;
   void (*softmax)(float* x, int64_t n) = nullptr;
-  void (*attend_head)(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
-                      int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) = nullptr;
+  void (*attend_heads)(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
+                       int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) = nullptr;
 
   const MatmulKernel* matmul_for(DType t) const {
     const auto id = static_cast<uint32_t>(t);

@@ -30,11 +30,13 @@ void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq
 // In-place softmax over n values (max-subtracted).
 void softmax(float* x, int64_t n);
 
-// Causal attention of one query head over n_kv cached positions:
-//   out[head_dim] = sum_j p_j * v_j,  p = softmax(scale * q . k_j),  k_j = k + j * k_stride (floats),
-//   v_j = v + j * v_stride. `scores` is caller-owned scratch of n_kv floats (kernels never allocate).
-void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
-                 int64_t head_dim, float scale, float* scores, float* out);
+// Attention of n_q query heads that share one K/V head (a GQA group) over n_kv cached positions:
+//   out_i[head_dim] = sum_j p_ij * v_j,  p_i = softmax(scale * q_i . k_j),  q_i = q + i * head_dim,
+//   out_i = out + i * head_dim, k_j = k + j * k_stride (floats), v_j = v + j * v_stride.
+// `scores` is caller-owned scratch of n_q * n_kv floats (kernels never allocate). Sharing the group
+// lets a kernel read each cached K/V row once for all of its heads.
+void attend_heads(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
+                  int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out);
 
 // out[i] = silu(gate[i]) * up[i]
 void swiglu(const float* gate, const float* up, int64_t n, float* out);

@@ -466,6 +466,13 @@ void attend_head_avx2(const float* q, const float* k, int64_t k_stride, const fl
   }
 }
 
+void attend_heads_avx2(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v,
+                       int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
+  for (int64_t i = 0; i < n_q; ++i)
+    attend_head_avx2(q + i * head_dim, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores + i * n_kv,
+                     out + i * head_dim);
+}
+
 // Tile shapes: 16 ymm registers hold R*T accumulators plus R weight vectors.
 void q8_0_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
                int64_t r1, float* y, int64_t ldy) {
@@ -493,7 +500,7 @@ KernelTable make_table() {
   t.rmsnorm = rmsnorm_avx2;
   t.swiglu = swiglu_avx2;
   t.softmax = softmax_avx2;
-  t.attend_head = attend_head_avx2;
+  t.attend_heads = attend_heads_avx2;
   auto set = [&](DType type, MatmulKernel k) { t.matmul[static_cast<uint32_t>(type)] = k; };
   set(DType::F32, {DType::F32, nullptr, float_rows<LoadF32>});
   set(DType::F16, {DType::F32, nullptr, float_rows<LoadF16>});

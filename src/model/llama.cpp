@@ -174,23 +174,25 @@ class LlamaModel final : public Model {
       std::memcpy(cache.value(batch.seq_ids[t], layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
     }
 
-    // Causal attention of each (token, head) over its own sequence's cached positions 0..pos.
-    // Items are head-major so each thread gets whole heads over every token: token-major chunks
-    // would give one thread the short early rows of a prompt and the other the long late ones.
+    // Causal attention of each token's query heads over its own sequence's cached positions
+    // 0..pos, one GQA group (the query heads of one K/V head) per item so the kernel reads each
+    // cached row once for the group. Items are K/V-head-major so each thread gets whole heads over
+    // every token: token-major chunks would give one thread the short early rows of a prompt and
+    // the other the long late ones.
     const int64_t group = s.n_heads / s.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-    parallel_for(n * s.n_heads, [&](int64_t begin, int64_t end) {
+    parallel_for(n * s.n_kv_heads, [&](int64_t begin, int64_t end) {
       std::vector<float> scores;
       for (int64_t i = begin; i < end; ++i) {
-        const int64_t h = i / n, t = i % n;
+        const int64_t g = i / n, t = i % n;
         const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
-        const int64_t kv_off = (h / group) * s.head_dim;
-        const float* q = &q_[t * s.q_dim() + h * s.head_dim];
-        scores.resize(static_cast<size_t>(pos + 1));
+        const int64_t kv_off = g * s.head_dim;
+        const int64_t head0 = g * group;
+        scores.resize(static_cast<size_t>(group * (pos + 1)));
         // Positions of one slot and layer are contiguous in the cache: stride k_dim / v_dim.
-        kernels::attend_head(q, cache.key(slot, layer, 0) + kv_off, cache.k_dim(), cache.value(slot, layer, 0) + kv_off,
-                             cache.v_dim(), pos + 1, s.head_dim, scale, scores.data(),
-                             &attn_[t * s.q_dim() + h * s.head_dim]);
+        kernels::attend_heads(&q_[t * s.q_dim() + head0 * s.head_dim], group, cache.key(slot, layer, 0) + kv_off,
+                              cache.k_dim(), cache.value(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim,
+                              scale, scores.data(), &attn_[t * s.q_dim() + head0 * s.head_dim]);
       }
     });
 

@@ -71,21 +71,30 @@ TEST_P(SmallOpsIsaTest, RmsnormMatchesReference) {
   }
 }
 
-TEST_P(SmallOpsIsaTest, AttendHeadMatchesReference) {
-  ASSERT_NE(table().attend_head, nullptr);
-  for (int64_t head_dim : {64, 128, 20}) {
-    for (int64_t n_kv : {1, 2, 17, 300}) {
-      const int64_t stride = 3 * head_dim + 5;  // heads interleaved in a wider cache row
-      const std::vector<float> q = random_floats(static_cast<size_t>(head_dim), 31, 1.0f);
-      const std::vector<float> k = random_floats(static_cast<size_t>(n_kv * stride), 32, 1.0f);
-      const std::vector<float> v = random_floats(static_cast<size_t>(n_kv * stride), 33, 1.0f);
-      std::vector<float> s1(static_cast<size_t>(n_kv)), s2(static_cast<size_t>(n_kv));
-      std::vector<float> got(static_cast<size_t>(head_dim)), want(static_cast<size_t>(head_dim));
-      const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-      ref::attend_head(q.data(), k.data() + 1, stride, v.data() + 2, stride, n_kv, head_dim, scale, s1.data(), want.data());
-      table().attend_head(q.data(), k.data() + 1, stride, v.data() + 2, stride, n_kv, head_dim, scale, s2.data(), got.data());
-      for (int64_t d = 0; d < head_dim; ++d)
-        EXPECT_NEAR(got[d], want[d], 2e-5f) << "head_dim=" << head_dim << " n_kv=" << n_kv << " d=" << d;
+// Groups of 1-5 heads sharing K/V (the kernels pair heads), head sizes with and without a
+// specialised kernel, key counts around the 4-key unroll.
+TEST_P(SmallOpsIsaTest, AttendHeadsMatchesReference) {
+  ASSERT_NE(table().attend_heads, nullptr);
+  for (int64_t head_dim : {64, 128, 256, 20}) {
+    for (int64_t n_q : {1, 2, 5}) {
+      for (int64_t n_kv : {1, 2, 7, 300}) {
+        const int64_t stride = 3 * head_dim + 5;  // heads interleaved in a wider cache row
+        const std::vector<float> q = random_floats(static_cast<size_t>(n_q * head_dim), 31, 1.0f);
+        const std::vector<float> k = random_floats(static_cast<size_t>(n_kv * stride), 32, 1.0f);
+        const std::vector<float> v = random_floats(static_cast<size_t>(n_kv * stride), 33, 1.0f);
+        std::vector<float> s1(static_cast<size_t>(n_kv)), s2(static_cast<size_t>(n_q * n_kv));
+        std::vector<float> got(static_cast<size_t>(n_q * head_dim)), want(static_cast<size_t>(head_dim));
+        const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+        table().attend_heads(q.data(), n_q, k.data() + 1, stride, v.data() + 2, stride, n_kv, head_dim, scale, s2.data(),
+                             got.data());
+        for (int64_t i = 0; i < n_q; ++i) {
+          ref::attend_head(q.data() + i * head_dim, k.data() + 1, stride, v.data() + 2, stride, n_kv, head_dim, scale,
+                           s1.data(), want.data());
+          for (int64_t d = 0; d < head_dim; ++d)
+            ASSERT_NEAR(got[static_cast<size_t>(i * head_dim + d)], want[d], 2e-5f)
+                << "head_dim=" << head_dim << " n_q=" << n_q << " n_kv=" << n_kv << " head=" << i << " d=" << d;
+        }
+      }
     }
   }
 }
