@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
               std::string(kernels::isa_name(table.isa)).c_str(), threads, reps);
   std::printf("%-6s %-11s %7s %12s %12s %7s\n", "type", "shape", "tokens", "rows Gmac/s", "packed Gmac/s", "ratio");
   const int64_t rows = 3072, cols = 1024;
-  for (DType type : {DType::Q8_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
     const Matrix w = make(type, rows, cols);
     const Matrix p = pack(w);
     for (int64_t n : {1, 8, 64, 256}) {

@@ -66,6 +66,43 @@ void pack_q8_0_group(const TensorView& src, int64_t g, uint8_t* dst) {
   }
 }
 
+// Level (0..63, stored +32) of column k of a ggml block_q6_K (dequantize_row_q6_K): each 128-column
+// half h reads ql[64h..], qh[32h..]; run r of 32 columns takes ql[l] or ql[l + 32] (r odd), low
+// nibble for r < 2, and qh bits 2r, 2r + 1.
+int q6_k_level(const quant::BlockQ6_K& b, int k) {
+  const int half = k / 128, r = (k % 128) / 32, l = k % 32;
+  const uint8_t ql = b.ql[64 * half + l + (r % 2) * 32];
+  const int lo = r < 2 ? ql & 0xF : ql >> 4;
+  const int hi = (b.qh[32 * half + l] >> (2 * r)) & 3;
+  return lo | (hi << 4);
+}
+
+void pack_q6_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
+  const int64_t nsb = src.cols() / kQK_K;
+  const size_t stride = src.row_stride();
+  for (int64_t b = 0; b < nsb; ++b) {
+    uint8_t* out = dst + static_cast<size_t>(b) * kQ6_KR16GroupBlock;
+    for (int i = 0; i < kPackRows; ++i) {
+      quant::BlockQ6_K blk;
+      std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
+      for (int j = 0; j < 8; ++j)
+        for (int l = 0; l < 4; ++l) {
+          uint8_t hi_a = 0, hi_b = 0;
+          for (int h = 0; h < 4; ++h) {
+            const int lo = q6_k_level(blk, 32 * j + 4 * h + l), up = q6_k_level(blk, 32 * j + 4 * (h + 4) + l);
+            out[256 * j + 64 * h + 4 * i + l] = static_cast<uint8_t>((lo & 0xF) | ((up & 0xF) << 4));
+            hi_a |= static_cast<uint8_t>((lo >> 4) << (2 * h));
+            hi_b |= static_cast<uint8_t>((up >> 4) << (2 * h));
+          }
+          out[2048 + 128 * j + 4 * i + l] = hi_a;
+          out[2048 + 128 * j + 64 + 4 * i + l] = hi_b;
+        }
+      for (int s = 0; s < 16; ++s) out[3072 + 16 * s + i] = static_cast<uint8_t>(blk.scales[s]);
+      store<uint16_t>(out + 3328 + 2 * i, blk.d);
+    }
+  }
+}
+
 void pack_q4_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
   const int64_t nsb = src.cols() / kQK_K;
   const size_t stride = src.row_stride();
@@ -97,6 +134,7 @@ std::optional<DType> packed_layout_for(DType type, int64_t rows, int64_t cols) {
   if (rows <= 0 || rows % kPackRows != 0) return std::nullopt;
   if (type == DType::Q8_0 && cols > 0 && cols % kQK == 0) return DType::Q8_0_R16;
   if (type == DType::Q4_K && cols > 0 && cols % kQK_K == 0) return DType::Q4_K_R16;
+  if (type == DType::Q6_K && cols > 0 && cols % kQK_K == 0) return DType::Q6_K_R16;
   return std::nullopt;
 }
 
@@ -109,7 +147,8 @@ void pack_groups(const TensorView& src, DType packed, int64_t g0, int64_t g1, ui
   for (int64_t g = g0; g < g1; ++g) {
     uint8_t* out = dst + static_cast<size_t>(g) * group_bytes;
     if (packed == DType::Q8_0_R16) pack_q8_0_group(src, g, out);
-    else pack_q4_k_group(src, g, out);
+    else if (packed == DType::Q4_K_R16) pack_q4_k_group(src, g, out);
+    else pack_q6_k_group(src, g, out);
   }
 }
 
@@ -122,6 +161,23 @@ void unpack_row(const TensorView& packed, int64_t row, float* dst) {
       const uint8_t* blk = group + static_cast<size_t>(b) * kQ8_0R16GroupBlock;
       const float d = f16_to_f32(load<uint16_t>(blk + 512 + 2 * i));
       for (int k = 0; k < kQK; ++k) dst[b * kQK + k] = d * static_cast<int8_t>(blk[(k / 4) * 64 + i * 4 + k % 4]);
+    }
+    return;
+  }
+  if (packed.dtype == DType::Q6_K_R16) {
+    for (int64_t b = 0; b < cols / kQK_K; ++b) {
+      const uint8_t* blk = group + static_cast<size_t>(b) * kQ6_KR16GroupBlock;
+      const float d = f16_to_f32(load<uint16_t>(blk + 3328 + 2 * i));
+      for (int j = 0; j < 8; ++j)
+        for (int c = 0; c < 8; ++c)
+          for (int l = 0; l < 4; ++l) {
+            const uint8_t nib = blk[256 * j + 64 * (c % 4) + 4 * i + l];
+            const uint8_t hi = blk[2048 + 128 * j + 64 * (c / 4) + 4 * i + l];
+            const int q = (c < 4 ? nib & 0xF : nib >> 4) | (((hi >> (2 * (c % 4))) & 3) << 4);
+            const int k = 32 * j + 4 * c + l;
+            // ggml dequantize_row_q6_K: d * sc * (q - 32), in that order
+            dst[b * kQK_K + k] = d * static_cast<int8_t>(blk[3072 + 16 * (k / 16) + i]) * (q - 32);
+          }
     }
     return;
   }
@@ -143,26 +199,31 @@ void unpack_row(const TensorView& packed, int64_t row, float* dst) {
 }
 
 void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n) {
-  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 40;
+  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 44;
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, dst += block_bytes) {
     float amax = 0.0f;
     for (int k = 0; k < kQK; ++k) amax = std::max(amax, std::fabs(x[k]));
     const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    int sum = 0;
+    int sum = 0, half_sum[2] = {0, 0};
     for (int k = 0; k < kQK; ++k) {
       // nearbyint: ties to even, as the SIMD quantizers' vcvtps2dq in the default rounding mode
       const int q = static_cast<int>(std::nearbyint(x[k] * id));
       sum += q;
+      half_sum[k / 16] += q;
       dst[k] = act == DType::Q8_U32 ? static_cast<uint8_t>(q + 128) : static_cast<uint8_t>(static_cast<int8_t>(q));
     }
     store<float>(dst + 32, d);
-    if (act == DType::Q8_S32) store<float>(dst + 36, d * static_cast<float>(sum));
+    if (act == DType::Q8_S32) {
+      store<float>(dst + 36, d * static_cast<float>(sum));
+      store<int16_t>(dst + 40, static_cast<int16_t>(half_sum[0]));
+      store<int16_t>(dst + 42, static_cast<int16_t>(half_sum[1]));
+    }
   }
 }
 
 void dequantize_act(DType act, const uint8_t* src, float* dst, int64_t n) {
-  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 40;
+  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 44;
   for (int64_t b = 0; b < n / kQK; ++b, src += block_bytes, dst += kQK) {
     const float d = load<float>(src + 32);
     for (int k = 0; k < kQK; ++k)

@@ -12,9 +12,16 @@
 //                    low nibble and column 4(h+4)+l in its high nibble
 //   sc[8][16], mn[8][16]  the 6-bit sub-block scales and mins (ggml get_scale_min_k4)
 //   d[16], dmin[16]       the rows' f16 super-block scales
+// Q6_K_R16: rows in groups of 16; for each group and each 256-column super-block, 3360 bytes:
+//   lo[8][4][16][4]  the low 4 bits of the 6-bit levels, arranged as Q4_K_R16's nibbles
+//   hi[8][2][16][4]  the top 2 bits: for 32-column block j, byte l of row i in the first 64 bytes
+//                    holds chunks 0-3 (bits 2c, 2c+1 for column 4c+l), the next 64 chunks 4-7
+//   sc[16][16]       the int8 scales of the 16-column sub-blocks
+//   d[16]            the rows' f16 super-block scales
 // Activations (one row per token, blocks of 32 columns):
 //   Q8_U32: u8 (level + 128)[32], f32 d            (for Q8_0_R16: vpdpbusd wants unsigned x)
-//   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels) (for Q4_K_R16: the mins' term)
+//   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels), i16 sum of levels 0-15 and 16-31
+//           (Q4_K_R16's mins take d * sum; Q6_K_R16's level offset of 32 the half sums)
 // Levels are round(x / d) with d = max|x| / 127, so every repacked product is the reference
 // dot product of the same levels: repacking changes no weight bit.
 #pragma once
@@ -31,6 +38,7 @@ namespace kaiyuan::kernels {
 constexpr int64_t kPackRows = 16;
 constexpr size_t kQ8_0R16GroupBlock = 576;   // bytes per 16 rows x 32 columns
 constexpr size_t kQ4_KR16GroupBlock = 2368;  // bytes per 16 rows x 256 columns
+constexpr size_t kQ6_KR16GroupBlock = 3360;  // bytes per 16 rows x 256 columns
 
 // The repacked layout for a matrix of this type and shape, when one exists.
 std::optional<DType> packed_layout_for(DType type, int64_t rows, int64_t cols);

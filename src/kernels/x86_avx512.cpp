@@ -314,24 +314,27 @@ inline int32_t load_i32(const uint8_t* p) {
 // bit-identical to quantize_act_ref.
 template <bool kUnsigned>
 void quantize_act_q8_32(const float* x, uint8_t* dst, int64_t n) {
-  constexpr size_t kB = kUnsigned ? 36 : 40;
+  constexpr size_t kB = kUnsigned ? 36 : 44;
   for (int64_t b = 0; b < n / 32; ++b, x += 32, dst += kB) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
     const float d = amax / 127.0f;
     const __m512 id = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
     __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, id)), i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, id));
-    float extra = 0.0f;
     if constexpr (kUnsigned) {
       i0 = _mm512_add_epi32(i0, _mm512_set1_epi32(128));
       i1 = _mm512_add_epi32(i1, _mm512_set1_epi32(128));
-    } else {
-      extra = d * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1)));
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi32_epi8(i0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16), _mm512_cvtepi32_epi8(i1));
     std::memcpy(dst + 32, &d, sizeof(d));
-    if constexpr (!kUnsigned) std::memcpy(dst + 36, &extra, sizeof(extra));
+    if constexpr (!kUnsigned) {
+      const int32_t s0 = _mm512_reduce_add_epi32(i0), s1 = _mm512_reduce_add_epi32(i1);
+      const float scaled = d * static_cast<float>(s0 + s1);
+      const int16_t halves[2] = {static_cast<int16_t>(s0), static_cast<int16_t>(s1)};
+      std::memcpy(dst + 36, &scaled, sizeof(scaled));
+      std::memcpy(dst + 40, halves, sizeof(halves));
+    }
   }
 }
 
@@ -383,7 +386,7 @@ struct Q8_0R16Kernel {
 
 // 16 rows x T tokens of Q4_K_R16 x Q8_S32: per 32-column sub-block, d sc dx sum(q x) - dmin m dx sum(x).
 struct Q4_KR16Kernel {
-  static constexpr size_t kActBlock = 40;
+  static constexpr size_t kActBlock = 44;
   template <int T>
   static void tile(const uint8_t* wg, int64_t n_in, const uint8_t* act, size_t as, float* y, int64_t ldy) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -409,6 +412,66 @@ struct Q4_KR16Kernel {
           const __m512i s = block_dot<T, false>(w, xb);
           acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dsc, _mm512_set1_ps(load_f32(xb + 32))), acc[t]);
           acc[t] = _mm512_fnmadd_ps(dmn, _mm512_set1_ps(load_f32(xb + 36)), acc[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+  }
+};
+
+// 16 rows x T tokens of Q6_K_R16 x Q8_S32: per 16-column sub-block s, d sc_s dx (sum(q x) - 32 sum(x)).
+struct Q6_KR16Kernel {
+  static constexpr size_t kActBlock = 44;
+
+  // Bits 2c, 2c+1 of each byte moved to bits 4, 5 (16-bit shifts: the mask drops what crosses bytes).
+  template <int C>
+  static __m512i top_bits(__m512i packed) {
+    const __m512i m = _mm512_set1_epi8(0x30);
+    if constexpr (C < 2) return _mm512_and_si512(_mm512_slli_epi16(packed, 4 - 2 * C), m);
+    else if constexpr (C == 2) return _mm512_and_si512(packed, m);
+    else return _mm512_and_si512(_mm512_srli_epi16(packed, 2), m);
+  }
+
+  template <int T>
+  static void tile(const uint8_t* wg, int64_t n_in, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[T];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < n_in / 256; ++sb) {
+      const uint8_t* blk = wg + sb * kQ6_KR16GroupBlock;
+      const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 3328)));
+      for (int j = 0; j < 8; ++j) {
+        const auto scale = [&](int s) {
+          return _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 3072 + 16 * s)))));
+        };
+        const __m512 dsc0 = scale(2 * j), dsc1 = scale(2 * j + 1);
+        const __m512i ha = _mm512_loadu_si512(blk + 2048 + 128 * j), hb = _mm512_loadu_si512(blk + 2048 + 128 * j + 64);
+        __m512i w[8];
+        __m512i nib[4];
+        for (int h = 0; h < 4; ++h) nib[h] = _mm512_loadu_si512(blk + 256 * j + 64 * h);
+        w[0] = _mm512_or_si512(_mm512_and_si512(nib[0], m4), top_bits<0>(ha));
+        w[1] = _mm512_or_si512(_mm512_and_si512(nib[1], m4), top_bits<1>(ha));
+        w[2] = _mm512_or_si512(_mm512_and_si512(nib[2], m4), top_bits<2>(ha));
+        w[3] = _mm512_or_si512(_mm512_and_si512(nib[3], m4), top_bits<3>(ha));
+        w[4] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(nib[0], 4), m4), top_bits<0>(hb));
+        w[5] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(nib[1], 4), m4), top_bits<1>(hb));
+        w[6] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(nib[2], 4), m4), top_bits<2>(hb));
+        w[7] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(nib[3], 4), m4), top_bits<3>(hb));
+        for (int t = 0; t < T; ++t) {
+          const uint8_t* xb = act + t * as + (sb * 8 + j) * kActBlock;
+          __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+          for (int c = 0; c < 4; ++c) {
+            s0 = _mm512_dpbusd_epi32(s0, w[c], _mm512_set1_epi32(load_i32(xb + 4 * c)));
+            s1 = _mm512_dpbusd_epi32(s1, w[c + 4], _mm512_set1_epi32(load_i32(xb + 16 + 4 * c)));
+          }
+          int16_t half[2];
+          std::memcpy(half, xb + 40, sizeof(half));
+          s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(32 * half[0]));
+          s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(32 * half[1]));
+          const __m512 dx = _mm512_set1_ps(load_f32(xb + 32));
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(dsc0, dx), acc[t]);
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(dsc1, dx), acc[t]);
         }
       }
     }
@@ -550,6 +613,7 @@ KernelTable make_table() {
   set_rows(DType::Q6_K, q6_k_rows);
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)] = {DType::Q8_U32, quantize_act_q8_32<true>, packed_rows<Q8_0R16Kernel, 8>};
   t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q4_KR16Kernel, 8>};
+  t.matmul[static_cast<uint32_t>(DType::Q6_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q6_KR16Kernel, 8>};
   return t;
 }
 

@@ -56,14 +56,15 @@ TEST(PackedLayout, OnlyWholeGroupsOfSupportedTypesPack) {
   EXPECT_EQ(packed_layout_for(DType::Q4_K, 16, 512), DType::Q4_K_R16);
   EXPECT_FALSE(packed_layout_for(DType::Q8_0, 24, 64));   // not whole groups of 16 rows
   EXPECT_FALSE(packed_layout_for(DType::Q4_K, 16, 128));  // not whole super-blocks
-  EXPECT_FALSE(packed_layout_for(DType::Q6_K, 16, 256));
+  EXPECT_EQ(packed_layout_for(DType::Q6_K, 16, 256), DType::Q6_K_R16);
+  EXPECT_FALSE(packed_layout_for(DType::Q5_K, 16, 256));
   EXPECT_FALSE(packed_layout_for(DType::F32, 16, 16));
   EXPECT_EQ(packed_nbytes(DType::Q8_0_R16, 32, 64), 2 * 2 * kQ8_0R16GroupBlock);
   EXPECT_EQ(packed_nbytes(DType::Q4_K_R16, 16, 512), 2 * kQ4_KR16GroupBlock);
 }
 
 TEST(PackedLayout, UnpackedRowsEqualTheReferenceCodec) {
-  for (DType type : {DType::Q8_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
     const Matrix m = quantized(type, 48, 768, 3);
     const Matrix p = packed(m);
     std::vector<float> want(768), got(768);
@@ -84,7 +85,7 @@ std::vector<const KernelTable*> supported_tables() {
 }
 
 TEST(PackedLayout, SimdActivationQuantizersEqualTheReference) {
-  for (DType layout : {DType::Q8_0_R16, DType::Q4_K_R16}) {
+  for (DType layout : {DType::Q8_0_R16, DType::Q4_K_R16, DType::Q6_K_R16}) {
     for (const KernelTable* t : supported_tables()) {
       const MatmulKernel* k = t->matmul_for(layout);
       if (k == nullptr) continue;
@@ -140,7 +141,8 @@ TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
   // 3 groups (48 rows: threads split 16-row chunks unevenly), and wide rows whose 17 tokens span
   // several L2 chunks of activations.
   const Case cases[] = {{DType::Q8_0, 48, 32}, {DType::Q8_0, 48, 1024}, {DType::Q4_K, 48, 256},
-                        {DType::Q4_K, 16, 768}, {DType::Q8_0, 16, 65536}, {DType::Q4_K, 16, 65536}};
+                        {DType::Q4_K, 16, 768}, {DType::Q6_K, 48, 256}, {DType::Q6_K, 32, 1024},
+                        {DType::Q8_0, 16, 65536}, {DType::Q4_K, 16, 65536}, {DType::Q6_K, 16, 65536}};
   uint32_t seed = 100;
   for (const Case& c : cases) {
     const Matrix p = packed(quantized(c.type, c.rows, c.cols, seed++));
@@ -156,6 +158,7 @@ TEST(PackedLayout, Avx512TableHasAKernelForEveryLayout) {
   if (!cpu_supports(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q8_0_R16), nullptr);
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q4_K_R16), nullptr);
+  EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q6_K_R16), nullptr);
 }
 
 }  // namespace
