@@ -1,5 +1,6 @@
 #include "model/repacked_source.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -41,10 +42,17 @@ const TensorView* RepackedWeightSource::find_for_matmul(std::string_view name) c
   p->view.dtype = *layout;
   p->view.data = p->storage.get();
   p->view.nbytes = bytes;
+  // Slices of rows are packed and their mapped pages released one after the other, so peak memory
+  // grows by one slice, not by a whole (e.g. 150k-row embedding) matrix.
   const int64_t groups = original->rows() / kernels::kPackRows;
+  const size_t group_bytes = original->row_stride() * kernels::kPackRows;
+  const int64_t slice = std::max<int64_t>(1, static_cast<int64_t>((size_t{16} << 20) / group_bytes));
   uint8_t* dst = p->storage.get();
-  parallel_for(groups, [&](int64_t g0, int64_t g1) { kernels::pack_groups(*original, *layout, g0, g1, dst); });
-  release_pages(original->data, original->nbytes);
+  for (int64_t s0 = 0; s0 < groups; s0 += slice) {
+    const int64_t s1 = std::min(groups, s0 + slice);
+    parallel_for(s1 - s0, [&](int64_t g0, int64_t g1) { kernels::pack_groups(*original, *layout, s0 + g0, s0 + g1, dst); });
+    release_pages(original->data + static_cast<size_t>(s0) * group_bytes, static_cast<size_t>(s1 - s0) * group_bytes);
+  }
   const TensorView* view = &p->view;
   packed_.emplace(std::string(name), std::move(p));
   return view;
