@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libpcre2-dev libcli11-dev libcpp-httplib-dev
   libcurl4-openssl-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-venv
+  clang-14 libclang-rt-14-dev  # make test-fuzz: libFuzzer + ASan/UBSan runtimes (scripts/fuzz.sh)
 )
 
 missing=()

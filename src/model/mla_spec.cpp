@@ -213,7 +213,10 @@ Status parse_mla_hf(const nlohmann::json& c, ModelSpec& s) {
     KY_ASSIGN_OR_RETURN(m.n_dense_lead, int_key(c, "first_k_dense_replace", 0));
     KY_ASSIGN_OR_RETURN(m.moe_layer_freq, int_key(c, "moe_layer_freq", 1));
     KY_ASSIGN_OR_RETURN(const double scaling, float_key(c, "routed_scaling_factor", 1.0));
-    const bool norm = c.value("norm_topk_prob", false);
+    // Checked first: json::value would throw on a non-boolean (the same bug fuzz_hf_config found in spec.cpp).
+    if (c.contains("norm_topk_prob") && !c["norm_topk_prob"].is_boolean() && !c["norm_topk_prob"].is_null())
+      return Error("config.json: \"norm_topk_prob\" must be true or false");
+    const bool norm = c.contains("norm_topk_prob") && c["norm_topk_prob"].is_boolean() && c["norm_topk_prob"].get<bool>();
     const std::string scoring = string_key(c, "scoring_func", "softmax");
     const std::string method = string_key(c, "topk_method", "greedy");
     if (scoring == "sigmoid" || method == "noaux_tc") {

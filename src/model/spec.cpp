@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "format/gguf.h"
 #include "model/mla_spec.h"
@@ -15,6 +16,14 @@ constexpr int64_t kMaxDim = 1 << 20;
 constexpr int64_t kMaxLayers = 1024;
 constexpr int64_t kMaxVocab = 1 << 24;
 constexpr int64_t kMaxCtx = 1 << 24;
+
+// Products of counts read from a file, before validate() has range-checked them: an absurd count
+// must come out as an absurd (rejected) width, not as signed overflow (found by fuzz_hf_config).
+int64_t saturating_mul(int64_t a, int64_t b) {
+  int64_t product;
+  if (!__builtin_mul_overflow(a, b, &product)) return product;
+  return (a < 0) == (b < 0) ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
 
 Status check_range(const char* what, int64_t v, int64_t lo, int64_t hi) {
   if (v < lo || v > hi)
@@ -91,7 +100,8 @@ Status parse_gguf_moe(const GgufFile& gguf, const std::string& p, ModelSpec& s) 
   s.d_ff_expert = gguf.get_int_or(p + "expert_feed_forward_length").value_or(s.d_ff);
   if (s.d_ff == 0) s.d_ff = s.d_ff_expert;
   s.n_shared_experts = gguf.get_int_or(p + "expert_shared_count").value_or(0);
-  s.d_ff_shexp = gguf.get_int_or(p + "expert_shared_feed_forward_length").value_or(s.d_ff_expert * s.n_shared_experts);
+  s.d_ff_shexp = gguf.get_int_or(p + "expert_shared_feed_forward_length")
+                     .value_or(saturating_mul(s.d_ff_expert, s.n_shared_experts));
   s.n_dense_lead = gguf.get_int_or(p + "leading_dense_block_count").value_or(0);
   s.moe_layer_step = gguf.get_int_or(p + "interleave_moe_layer_step").value_or(1);
   if (s.moe_layer_step == 0) s.moe_layer_step = 1;  // llama4 writes 0 for "every layer"
@@ -291,7 +301,7 @@ Status parse_hf_moe(const nlohmann::json& c, const std::string& model_type, Mode
     KY_ASSIGN_OR_RETURN(bool mixed, json_bool(c, "use_mixed_mlp_moe", false));
     if (!mixed) s.n_shared_experts = 0;
   }
-  s.d_ff_shexp = s.d_ff_expert * s.n_shared_experts;
+  s.d_ff_shexp = saturating_mul(s.d_ff_expert, s.n_shared_experts);
   KY_ASSIGN_OR_RETURN(s.n_dense_lead, json_int_any(c, {"first_k_dense_replace", "moe_layer_start_index"}, 0));
   KY_ASSIGN_OR_RETURN(s.moe_layer_step, json_int_any(c, {"decoder_sparse_step", "moe_layer_interval"}, 1));
   KY_ASSIGN_OR_RETURN(s.moe_layer_end, json_int(c, "moe_layer_end_index", -1));
@@ -368,7 +378,8 @@ Result<ModelSpec> spec_from_hf_config(const nlohmann::json& config, const nlohma
     s.qk_norm_all_heads = true;
   }
   KY_RETURN_IF_ERROR(parse_hf_moe(config, model_type, s));
-  s.tied_embeddings = config.value("tie_word_embeddings", false);
+  // json_bool, not json::value: a non-boolean would throw (found by fuzz_hf_config).
+  KY_ASSIGN_OR_RETURN(s.tied_embeddings, json_bool(config, "tie_word_embeddings", false));
   const bool mla = s.arch == "deepseek2";  // MLA head sizes and YaRN: parse_mla_hf (model/mla_spec.cpp)
   if (mla) KY_RETURN_IF_ERROR(parse_mla_hf(config, s));
   if (auto rs = config.find("rope_scaling"); !mla && rs != config.end() && rs->is_object()) {

@@ -47,7 +47,8 @@ ChatDelta ChatOutputParser::finish() {
   ChatDelta out;
   drain(out, true);
   if (mode_ == Mode::kToolCall) {
-    emit_text(out, kToolOpen + pending_);  // never closed: the model's words, as text
+    emit_text(out, kToolOpen + call_->body() + pending_);  // never closed: the model's words, as text
+    call_.reset();
   } else if (mode_ == Mode::kReasoning) {
     out.reasoning += pending_;
   } else {
@@ -73,110 +74,162 @@ void ChatOutputParser::emit_text(ChatDelta& out, const std::string& text) {
   if (text.find_first_not_of(kSpace) != std::string::npos) seen_content_ = emitted_content_ = true;
 }
 
-void ChatOutputParser::emit_call(ChatDelta& out, ParsedToolCall call) {
-  call.index = n_tool_calls_++;
-  call.id = new_tool_call_id();
-  out.tool_calls.push_back(std::move(call));
+void ChatOutputParser::start_call(ToolCallStream::Shape shape, bool require_arguments) {
+  call_.emplace(shape, require_arguments);
+  call_index_ = -1;
 }
 
-// Inside <tool_call>: a call is only judged whole. False when more text is needed.
+// Feeds body text of the call being read and sends whatever that makes known.
+void ChatOutputParser::feed_call(ChatDelta& out, const std::string& text) {
+  call_->push(text);
+  if (call_index_ < 0 && call_->ready()) announce_call(out);
+  if (call_index_ >= 0) add_fragment(out, call_->take_fragment());
+}
+
+void ChatOutputParser::announce_call(ChatDelta& out) {
+  call_index_ = n_announced_++;
+  call_id_ = new_tool_call_id();
+  out.tool_call_deltas.push_back({call_index_, call_id_, call_->name(), ""});
+}
+
+void ChatOutputParser::add_fragment(ChatDelta& out, std::string fragment) {
+  if (fragment.empty()) return;
+  if (!out.tool_call_deltas.empty() && out.tool_call_deltas.back().index == call_index_) {
+    out.tool_call_deltas.back().arguments += fragment;
+  } else {
+    out.tool_call_deltas.push_back({call_index_, "", "", std::move(fragment)});
+  }
+}
+
+// The call's body is over. True when it is a valid call: its last fragment and the whole call go
+// out. False: the caller returns call_->body() as text.
+bool ChatOutputParser::end_call(ChatDelta& out) {
+  ParsedToolCall call;
+  if (!call_->finish(call)) return false;
+  if (call_index_ < 0) announce_call(out);  // arguments given as a JSON string are sent only now
+  add_fragment(out, call_->take_fragment());
+  call.index = call_index_;
+  call.id = call_id_;
+  out.tool_calls.push_back(std::move(call));
+  return true;
+}
+
+// Inside <tool_call>: the body streams up to </tool_call> (a possible partial tag held back), and
+// the call is judged there. False when more text is needed.
 bool ChatOutputParser::drain_hermes_call(ChatDelta& out) {
   const size_t close = pending_.find(kToolClose);
-  if (close == std::string::npos) return false;
-  const std::string body = pending_.substr(0, close);
-  ParsedToolCall call;
-  if (parse_tool_call_json(body, call)) {
-    emit_call(out, std::move(call));
-  } else {
-    emit_text(out, kToolOpen + body + kToolClose);
+  if (close == std::string::npos) {
+    const size_t ready = pending_.size() - partial_tag_suffix(pending_, kToolClose);
+    feed_call(out, pending_.substr(0, ready));
+    pending_.erase(0, ready);
+    return false;
   }
+  feed_call(out, pending_.substr(0, close));
   pending_.erase(0, close + len(kToolClose));
+  if (!end_call(out)) emit_text(out, kToolOpen + call_->body() + kToolClose);
+  call_.reset();
   mode_ = Mode::kContent;
   return true;
 }
 
-// Inside a DeepSeek section: calls one by one, each sent as soon as its end marker arrives. The
-// section ends at <｜tool▁calls▁end｜>, or at the end of the text once a call was read (the V3
-// tokenizer_config template itself omits the end marker after a single call). False when more
-// text is needed.
+void ChatOutputParser::leave_deepseek_section() {
+  section_raw_.clear();
+  section_calls_ = 0;
+  mode_ = Mode::kContent;
+}
+
+// Inside a DeepSeek section, between calls. The section ends at <｜tool▁calls▁end｜>, or at the
+// end of the text once a call was read (the V3 tokenizer_config template itself omits the end
+// marker after a single call). False when more text is needed.
 bool ChatOutputParser::drain_deepseek_section(ChatDelta& out, bool at_end) {
-  auto leave_section = [&] {
-    section_raw_.clear();
-    section_calls_ = 0;
-    mode_ = Mode::kContent;
-  };
   const size_t at = pending_.find_first_not_of(kSpace);
   if (at == std::string::npos) {
     if (!at_end) return false;
     if (section_calls_ == 0) emit_text(out, section_raw_ + pending_);
     pending_.clear();
-    leave_section();
+    leave_deepseek_section();
     return false;
   }
   if (starts_with_at(pending_, at, kDeepSeekCallsEnd)) {
     if (section_calls_ == 0) emit_text(out, section_raw_ + pending_.substr(0, at + len(kDeepSeekCallsEnd)));
     pending_.erase(0, at + len(kDeepSeekCallsEnd));
-    leave_section();
+    leave_deepseek_section();
     return true;
   }
   if (starts_with_at(pending_, at, kDeepSeekCallBegin)) {
     const size_t body_at = at + len(kDeepSeekCallBegin);
-    const size_t end = pending_.find(kDeepSeekCallEnd, body_at);
-    if (end == std::string::npos) {
-      if (!at_end) return false;
-      emit_text(out, section_raw_ + pending_);  // a call left open: the model's words, as text
-      pending_.clear();
-      leave_section();
-      return false;
-    }
-    const size_t after = end + len(kDeepSeekCallEnd);
-    ParsedToolCall call;
-    if (parse_deepseek_tool_call(pending_.substr(body_at, end - body_at), call)) {
-      emit_call(out, std::move(call));
-      ++section_calls_;
-      section_raw_.clear();
-      pending_.erase(0, after);
-      return true;
-    }
-    emit_text(out, section_raw_ + pending_.substr(0, after));
-    pending_.erase(0, after);
-    leave_section();
+    section_raw_ += pending_.substr(0, body_at);
+    pending_.erase(0, body_at);
+    start_call(ToolCallStream::Shape::kDeepSeek, true);
+    mode_ = Mode::kDeepSeekCall;
     return true;
   }
   if (!at_end && (is_tag_prefix(pending_, at, kDeepSeekCallsEnd) || is_tag_prefix(pending_, at, kDeepSeekCallBegin)))
     return false;
   // Anything else ends the section; what came before it and was not a call is text.
   emit_text(out, section_raw_);
-  leave_section();
+  leave_deepseek_section();
+  return true;
+}
+
+// Inside a DeepSeek call: the body streams up to <｜tool▁call▁end｜> (a possible partial marker held
+// back), and the call is judged there. False when more text is needed.
+bool ChatOutputParser::drain_deepseek_call(ChatDelta& out, bool at_end) {
+  const size_t end = pending_.find(kDeepSeekCallEnd);
+  if (end == std::string::npos) {
+    const size_t ready = pending_.size() - (at_end ? 0 : partial_tag_suffix(pending_, kDeepSeekCallEnd));
+    feed_call(out, pending_.substr(0, ready));
+    pending_.erase(0, ready);
+    if (!at_end) return false;
+    emit_text(out, section_raw_ + call_->body());  // a call left open: the model's words, as text
+    call_.reset();
+    leave_deepseek_section();
+    return false;
+  }
+  feed_call(out, pending_.substr(0, end));
+  pending_.erase(0, end + len(kDeepSeekCallEnd));
+  if (end_call(out)) {
+    ++section_calls_;
+    section_raw_.clear();
+    mode_ = Mode::kDeepSeekSection;
+  } else {
+    // Calls before it stay calls; this one and the rest of the section are text.
+    emit_text(out, section_raw_ + call_->body() + kDeepSeekCallEnd);
+    leave_deepseek_section();
+  }
+  call_.reset();
   return true;
 }
 
 // Llama: whether the message so far may be a JSON call (it starts with "{" or <|python_tag|>).
-// `wait`: too little text to tell yet.
-bool ChatOutputParser::starts_whole_message_call(bool at_end, bool& wait) {
+// `wait`: too little text to tell yet. `body_at`: where the call's JSON may begin.
+bool ChatOutputParser::starts_whole_message_call(bool at_end, bool& wait, size_t& body_at) {
   wait = false;
   if (format_ != ToolCallFormat::kLlamaJson || !parse_tools_ || emitted_content_) return false;
   const size_t at = pending_.find_first_not_of(kSpace);
   if (at == std::string::npos) return false;
-  if (pending_[at] == '{' || starts_with_at(pending_, at, kLlamaPythonTag)) return true;
+  if (pending_[at] == '{') {
+    body_at = at;
+    return true;
+  }
+  if (starts_with_at(pending_, at, kLlamaPythonTag)) {
+    body_at = at + len(kLlamaPythonTag);
+    return true;
+  }
   wait = !at_end && is_tag_prefix(pending_, at, kLlamaPythonTag);
   return false;
 }
 
+// A Llama message that may be one call streams as a call while it can still be one; it is judged at
+// the end of the message (a call must be all of it), or as text as soon as it cannot be a call.
+// The template always writes "parameters": without it `{"name": ...}` is an ordinary JSON answer.
 void ChatOutputParser::drain_whole_message(ChatDelta& out, bool at_end) {
-  if (!at_end) return;
-  std::string body = pending_;
-  const size_t at = body.find_first_not_of(kSpace);
-  if (at != std::string::npos && starts_with_at(body, at, kLlamaPythonTag)) body.erase(0, at + len(kLlamaPythonTag));
-  ParsedToolCall call;
-  // The template always writes "parameters"; without it `{"name": ...}` is an ordinary JSON answer.
-  const bool has_args = body.find("\"parameters\"") != std::string::npos || body.find("\"arguments\"") != std::string::npos;
-  if (has_args && parse_tool_call_json(body, call)) {
-    emit_call(out, std::move(call));
-  } else {
-    emit_text(out, pending_);
-  }
+  feed_call(out, pending_);
   pending_.clear();
+  if (!call_->failed() && !at_end) return;
+  if (call_->failed() || !end_call(out)) emit_text(out, call_prefix_ + call_->body());
+  call_.reset();
+  call_prefix_.clear();
   mode_ = Mode::kContent;
 }
 
@@ -203,6 +256,10 @@ void ChatOutputParser::drain(ChatDelta& out, bool at_end) {
     }
     if (mode_ == Mode::kDeepSeekSection) {
       if (!drain_deepseek_section(out, at_end)) return;
+      continue;
+    }
+    if (mode_ == Mode::kDeepSeekCall) {
+      if (!drain_deepseek_call(out, at_end)) return;
       continue;
     }
     if (mode_ == Mode::kWholeMessage) {
@@ -235,12 +292,17 @@ void ChatOutputParser::drain(ChatDelta& out, bool at_end) {
         section_raw_ = open;
         mode_ = Mode::kDeepSeekSection;
       } else {
+        start_call(ToolCallStream::Shape::kJsonObject, false);
         mode_ = Mode::kToolCall;
       }
       continue;
     }
     bool wait = false;
-    if (starts_whole_message_call(at_end, wait)) {
+    size_t body_at = 0;
+    if (starts_whole_message_call(at_end, wait, body_at)) {
+      call_prefix_ = pending_.substr(0, body_at);
+      pending_.erase(0, body_at);
+      start_call(ToolCallStream::Shape::kJsonObject, true);
       mode_ = Mode::kWholeMessage;
       continue;
     }

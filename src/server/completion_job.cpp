@@ -23,14 +23,40 @@ json bytes_of(const std::string& s) {
   return b;
 }
 
-json tool_calls_json(const std::vector<ParsedToolCall>& calls, bool with_index) {
+json tool_calls_json(const std::vector<ParsedToolCall>& calls) {
   json out = json::array();
-  for (const ParsedToolCall& c : calls) {
-    json t = {{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}};
-    if (with_index) t["index"] = c.index;
+  for (const ParsedToolCall& c : calls)
+    out.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+  return out;
+}
+
+// OpenAI's streamed form: a call's first piece has index, id, type and name; later pieces only
+// index and an arguments fragment.
+json tool_call_deltas_json(const std::vector<ToolCallDelta>& deltas) {
+  json out = json::array();
+  for (const ToolCallDelta& d : deltas) {
+    json t = {{"index", d.index}, {"function", {{"arguments", d.arguments}}}};
+    if (!d.id.empty()) {
+      t["id"] = d.id;
+      t["type"] = "function";
+      t["function"]["name"] = d.name;
+    }
     out.push_back(std::move(t));
   }
   return out;
+}
+
+// `rest` follows `into` (the parser's finish() after the last push): one chunk, one piece per call.
+void append_delta(ChatDelta& into, ChatDelta rest) {
+  into.content += rest.content;
+  into.reasoning += rest.reasoning;
+  for (ToolCallDelta& d : rest.tool_call_deltas) {
+    if (!into.tool_call_deltas.empty() && into.tool_call_deltas.back().index == d.index && d.id.empty())
+      into.tool_call_deltas.back().arguments += d.arguments;
+    else
+      into.tool_call_deltas.push_back(std::move(d));
+  }
+  for (ParsedToolCall& t : rest.tool_calls) into.tool_calls.push_back(std::move(t));
 }
 
 }  // namespace
@@ -169,12 +195,7 @@ void CompletionJob::on_event(Choice& c, TokenEvent ev, const std::function<bool(
   std::string text = ev.text;
   if (c.parser) {
     delta = c.parser->push(text);
-    if (ev.kind == TokenEvent::Kind::kFinished) {
-      ChatDelta rest = c.parser->finish();
-      delta.content += rest.content;
-      delta.reasoning += rest.reasoning;
-      for (auto& t : rest.tool_calls) delta.tool_calls.push_back(std::move(t));
-    }
+    if (ev.kind == TokenEvent::Kind::kFinished) append_delta(delta, c.parser->finish());
     c.text += delta.content;
     c.reasoning += delta.reasoning;
     for (const auto& t : delta.tool_calls) c.tool_calls.push_back(t);
@@ -204,7 +225,7 @@ void CompletionJob::on_event(Choice& c, TokenEvent ev, const std::function<bool(
     json d = json::object();
     if (!delta.reasoning.empty()) d["reasoning_content"] = delta.reasoning;
     if (!delta.content.empty()) d["content"] = delta.content;
-    if (!delta.tool_calls.empty()) d["tool_calls"] = tool_calls_json(delta.tool_calls, true);
+    if (!delta.tool_call_deltas.empty()) d["tool_calls"] = tool_call_deltas_json(delta.tool_call_deltas);
     if (!d.empty() || !lp_entry.is_null())
       send({{"index", c.index}, {"delta", d}, {"logprobs", lp_entry.is_null() ? json(nullptr) : lp_entry},
             {"finish_reason", nullptr}});
@@ -225,7 +246,7 @@ json CompletionJob::final_response() const {
       json message = {{"role", "assistant"}, {"content", c.text}};
       if (!c.tool_calls.empty()) {
         if (c.text.empty()) message["content"] = nullptr;
-        message["tool_calls"] = tool_calls_json(c.tool_calls, false);
+        message["tool_calls"] = tool_calls_json(c.tool_calls);
       }
       if (!c.reasoning.empty()) message["reasoning_content"] = c.reasoning;
       choice["message"] = std::move(message);

@@ -40,6 +40,14 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 
 thread_local Clock::time_point t_request_start;
 
+// The metrics label of a request: its route, never the client's path, so that clients can neither
+// grow the label set without bound nor write quotes into the exposition format.
+std::string route_label(const httplib::Request& req) {
+  if (req.matches.empty()) return "other";
+  if (req.path.rfind("/v1/models/", 0) == 0) return "/v1/models/{model}";
+  return req.path;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -134,7 +142,7 @@ void HttpServer::Impl::setup() {
     send_error(res, server_error(what));
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    metrics.count_request(req.matches.empty() ? "other" : req.path, res.status);
+    metrics.count_request(route_label(req), res.status);
     if (options.access_log) access_log(req, res);
   });
 
@@ -245,8 +253,9 @@ std::optional<ApiError> HttpServer::Impl::submit_all(OpenAiRequest& r, std::shar
 }
 
 void HttpServer::Impl::handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
-  const json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return send_error(res, invalid_param("", "the request body is not valid JSON"));
+  auto parsed_body = parse_request_body(req.body);
+  if (auto* e = std::get_if<ApiError>(&parsed_body)) return send_error(res, *e);
+  const json body = std::get<json>(std::move(parsed_body));
   auto parsed = chat ? parse_chat_request(body) : parse_completion_request(body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   OpenAiRequest r = std::get<OpenAiRequest>(std::move(parsed));

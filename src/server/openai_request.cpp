@@ -1,5 +1,6 @@
 #include "server/openai_request.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -9,9 +10,20 @@ namespace {
 using nlohmann::json;
 
 // Limits: OpenAI's documented ranges (n <= 128, stop <= 4 strings, top_logprobs <= 20 for chat
-// and logprobs <= 5 for completions, logit_bias in [-100, 100]).
+// and logprobs <= 5 for completions, logit_bias in [-100, 100], at most 128 tools, at most 2048
+// messages). The others are ours, so that no field makes a request cost more than its body size
+// suggests: the stop matcher rescans held-back text against every stop string on each token,
+// every choice is one engine submission, and nlohmann's dump() recurses once per nesting level.
 constexpr int kMaxN = 128;
+constexpr size_t kMaxChoices = 128;  // n x prompts: choices one request may ask for
 constexpr size_t kMaxStops = 4;
+constexpr size_t kMaxStopBytes = 1024;
+constexpr size_t kMaxMessages = 2048;
+constexpr size_t kMaxTools = 128;
+constexpr size_t kMaxToolsBytes = 1u << 20;
+constexpr size_t kMaxPrompts = 2048;
+constexpr size_t kMaxLogitBias = 1024;
+constexpr size_t kMaxUserBytes = 256;
 
 std::string type_name(const json& v) { return v.type_name(); }
 
@@ -36,7 +48,13 @@ std::optional<ApiError> read_int(const json& body, const char* key, int64_t lo, 
   if (!body.contains(key) || body[key].is_null()) return std::nullopt;
   const json& v = body[key];
   if (!v.is_number_integer()) return wrong_type(key, "an integer", v);
-  if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(hi) : (v.get<int64_t>() < lo || v.get<int64_t>() > hi))
+  // A body parsed from text holds every non-negative integer as unsigned: the lower bound applies
+  // to those too ("n": 0 must fail).
+  const bool out_of_range =
+      v.is_number_unsigned()
+          ? v.get<uint64_t>() > static_cast<uint64_t>(hi) || (lo > 0 && v.get<uint64_t>() < static_cast<uint64_t>(lo))
+          : v.get<int64_t>() < lo || v.get<int64_t>() > hi;
+  if (out_of_range)
     return invalid_param(key, "'" + std::string(key) + "' must be between " + std::to_string(lo) + " and " +
                                   std::to_string(hi) + ", got " + v.dump());
   out = v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>();
@@ -105,10 +123,16 @@ std::optional<ApiError> read_common(const json& body, OpenAiRequest& r) {
     } else {
       return wrong_type("stop", "a string or an array of strings", s);
     }
+    for (const std::string& x : r.stop)
+      if (x.size() > kMaxStopBytes)
+        return invalid_param("stop", "each stop string may be at most " + std::to_string(kMaxStopBytes) +
+                                         " bytes, got " + std::to_string(x.size()));
   }
   if (body.contains("logit_bias") && !body["logit_bias"].is_null()) {
     const json& lb = body["logit_bias"];
     if (!lb.is_object()) return wrong_type("logit_bias", "an object mapping token ids to biases", lb);
+    if (lb.size() > kMaxLogitBias)
+      return invalid_param("logit_bias", "'logit_bias' may hold at most " + std::to_string(kMaxLogitBias) + " entries");
     for (const auto& [key, bias] : lb.items()) {
       if (key.empty() || key.size() > 10 || key.find_first_not_of("0123456789") != std::string::npos)
         return invalid_param("logit_bias", "logit_bias key \"" + key + "\" is not a token id");
@@ -121,6 +145,8 @@ std::optional<ApiError> read_common(const json& body, OpenAiRequest& r) {
   }
   if (body.contains("user") && !body["user"].is_null()) {
     if (!body["user"].is_string()) return wrong_type("user", "a string", body["user"]);
+    if (body["user"].get_ref<const std::string&>().size() > kMaxUserBytes)
+      return invalid_param("user", "'user' may be at most " + std::to_string(kMaxUserBytes) + " bytes");
     r.user = body["user"].get<std::string>();
   }
   return std::nullopt;
@@ -150,6 +176,9 @@ std::optional<ApiError> read_messages(const json& body, OpenAiRequest& r) {
   const json& m = body["messages"];
   if (!m.is_array()) return wrong_type("messages", "an array", m);
   if (m.empty()) return invalid_param("messages", "'messages' must not be empty");
+  if (m.size() > kMaxMessages)
+    return invalid_param("messages", "'messages' may hold at most " + std::to_string(kMaxMessages) + " messages, got " +
+                                         std::to_string(m.size()));
   r.messages = nlohmann::ordered_json::array();
   for (size_t i = 0; i < m.size(); ++i) {
     if (!m[i].is_object()) return wrong_type("messages[" + std::to_string(i) + "]", "an object", m[i]);
@@ -184,12 +213,18 @@ std::optional<ApiError> read_tools(const json& body, OpenAiRequest& r) {
   if (body.contains("tools") && !body["tools"].is_null()) {
     const json& t = body["tools"];
     if (!t.is_array()) return wrong_type("tools", "an array", t);
+    if (t.size() > kMaxTools)
+      return invalid_param("tools", "'tools' may hold at most " + std::to_string(kMaxTools) + " tools, got " +
+                                        std::to_string(t.size()));
     for (const json& tool : t) {
       if (!tool.is_object() || tool.value("type", "") != "function" || !tool.contains("function") ||
           !tool["function"].is_object() || !tool["function"].contains("name") || !tool["function"]["name"].is_string())
         return invalid_param("tools", "each tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
     }
-    if (!t.empty()) r.tools = nlohmann::ordered_json::parse(t.dump());
+    const std::string text = t.dump();
+    if (text.size() > kMaxToolsBytes)
+      return invalid_param("tools", "'tools' may be at most " + std::to_string(kMaxToolsBytes) + " bytes of JSON");
+    if (!t.empty()) r.tools = nlohmann::ordered_json::parse(text);
   }
   if (body.contains("tool_choice") && !body["tool_choice"].is_null()) {
     const json& c = body["tool_choice"];
@@ -238,10 +273,45 @@ std::optional<ApiError> read_prompt(const json& body, OpenAiRequest& r) {
   } else {
     return p.is_array() ? invalid_param("prompt", "'prompt' must not be empty") : wrong_type("prompt", expected, p);
   }
+  if (r.prompts.size() > kMaxPrompts)
+    return invalid_param("prompt", "'prompt' may hold at most " + std::to_string(kMaxPrompts) + " prompts");
+  if (r.prompts.size() * static_cast<size_t>(r.n) > kMaxChoices)
+    return invalid_param("n", "n x the number of prompts may be at most " + std::to_string(kMaxChoices) + ", got " +
+                                  std::to_string(r.prompts.size() * static_cast<size_t>(r.n)));
   return std::nullopt;
 }
 
+// Deepest nesting of arrays/objects in `text`, counting brackets outside strings; stops counting
+// past `limit`.
+int json_depth(std::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size() && deepest <= limit; ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
+
+std::variant<json, ApiError> parse_request_body(std::string_view body) {
+  if (json_depth(body, kMaxJsonDepth) > kMaxJsonDepth)
+    return invalid_param("", "the request body nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) +
+                                 " levels");
+  json parsed = json::parse(body.begin(), body.end(), nullptr, false);
+  if (parsed.is_discarded()) return invalid_param("", "the request body is not valid JSON");
+  return parsed;
+}
 
 std::variant<OpenAiRequest, ApiError> parse_chat_request(const json& body) {
   OpenAiRequest r;

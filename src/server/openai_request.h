@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -47,6 +48,12 @@ struct OpenAiRequest {
   bool include_usage = false;
   std::string user;
 };
+
+// The body as JSON; an error when it is not JSON or nests arrays/objects deeper than
+// kMaxJsonDepth (nlohmann's dump() and destructor recurse per level: a deep body would overflow
+// the handler thread's stack).
+constexpr int kMaxJsonDepth = 128;
+std::variant<nlohmann::json, ApiError> parse_request_body(std::string_view body);
 
 std::variant<OpenAiRequest, ApiError> parse_chat_request(const nlohmann::json& body);
 std::variant<OpenAiRequest, ApiError> parse_completion_request(const nlohmann::json& body);

@@ -20,6 +20,7 @@ ordered_json errors() {
   return {{"400", json_response("Invalid request (bad JSON, wrong types, prompt too long)", "Error")},
           {"401", json_response("Missing or wrong API key", "Error")},
           {"404", json_response("Unknown model", "Error")},
+          {"413", json_response("Request body larger than --max-body", "Error")},
           {"503", json_response("Every slot busy and the queue full (see Retry-After)", "Error")}};
 }
 
@@ -70,6 +71,18 @@ ordered_json schemas() {
                       {{"type", "object"},
                        {"required", {"name", "arguments"}},
                        {"properties", {{"name", {{"type", "string"}}}, {"arguments", {{"type", "string"}}}}}}}}}};
+  // A streamed piece of a call (OpenAI's ChatCompletionMessageToolCallChunk): the first piece of a
+  // call has id, type and name; later ones only index and an arguments fragment.
+  s["ToolCallChunk"] = {{"type", "object"},
+                        {"required", {"index", "function"}},
+                        {"properties",
+                         {{"index", {{"type", "integer"}}},
+                          {"id", {{"type", "string"}}},
+                          {"type", {{"const", "function"}}},
+                          {"function",
+                           {{"type", "object"},
+                            {"required", {"arguments"}},
+                            {"properties", {{"name", {{"type", "string"}}}, {"arguments", {{"type", "string"}}}}}}}}}};
   s["TopLogprob"] = {{"type", "object"},
                      {"required", {"token", "logprob", "bytes"}},
                      {"properties",
@@ -135,7 +148,7 @@ ordered_json schemas() {
                  {{"role", {{"const", "assistant"}}},
                   {"content", {{"type", "string"}}},
                   {"reasoning_content", {{"type", "string"}}},
-                  {"tool_calls", {{"type", "array"}, {"items", ref("ToolCall")}}}}}}}}}}}}}}}};
+                  {"tool_calls", {{"type", "array"}, {"items", ref("ToolCallChunk")}}}}}}}}}}}}}}}};
   s["CompletionLogprobs"] = {
       {"type", ordered_json::array({"object", "null"})},
       {"properties",
@@ -224,7 +237,10 @@ const std::string& openapi_document() {
     ordered_json paths;
     paths["/v1/chat/completions"] = post("Chat completion", "ChatCompletionRequest", "ChatCompletion", "ChatCompletionChunk");
     paths["/v1/completions"] = post("Text completion", "CompletionRequest", "Completion", "Completion");
-    paths["/v1/models"] = {{"get", {{"summary", "The served model"}, {"responses", {{"200", json_response("Models", "ModelList")}}}}}};
+    // Every route but /health answers 401 without the API key (when the server has one).
+    const ordered_json no_key = json_response("Missing or wrong API key", "Error");
+    paths["/v1/models"] = {{"get", {{"summary", "The served model"},
+                                    {"responses", {{"200", json_response("Models", "ModelList")}, {"401", no_key}}}}}};
     paths["/health"] = {{"get",
                          {{"summary", "Liveness (no API key needed)"},
                           {"security", ordered_json::array()},
@@ -233,8 +249,9 @@ const std::string& openapi_document() {
                           {{"summary", "Prometheus metrics"},
                            {"responses",
                             {{"200", {{"description", "Prometheus text format"},
-                                      {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}}}}}};
-    paths["/openapi.json"] = {{"get", {{"summary", "This document"}, {"responses", {{"200", {{"description", "OpenAPI 3.1"}}}}}}}};
+                                      {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}},
+                             {"401", no_key}}}}}};
+    paths["/openapi.json"] = {{"get", {{"summary", "This document"}, {"responses", {{"200", {{"description", "OpenAPI 3.1"}}}, {"401", no_key}}}}}};
     d["paths"] = paths;
     return d.dump(1);
   }();

@@ -1,6 +1,6 @@
 // The text shapes in which chat models write tool calls, chosen from the chat template in use (a
-// model is trained to answer in the shape its template renders for assistant tool-call messages),
-// and the parsers for one call written in each shape.
+// model is trained to answer in the shape its template renders for assistant tool-call messages)
+// (the parser for one call in each shape is ToolCallStream, tool_call_stream.h).
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@ struct ParsedToolCall {
   int index = 0;
   std::string id;         // "call_" + random
   std::string name;
-  std::string arguments;  // JSON text, as OpenAI's function.arguments
+  std::string arguments;  // JSON text, as OpenAI's function.arguments (the model's text of it)
 };
 
 enum class ToolCallFormat {
@@ -28,14 +28,6 @@ enum class ToolCallFormat {
 
 // Detects the format from markers the template source contains; Hermes when none is recognised.
 ToolCallFormat tool_call_format_for_template(const std::string& template_source);
-
-// Hermes / Llama body: a JSON object with a string "name" and an object "arguments" (or
-// "parameters", Llama's key); "arguments" given as JSON text is kept as is. False when invalid.
-bool parse_tool_call_json(const std::string& body, ParsedToolCall& call);
-
-// DeepSeek body: the text between `<｜tool▁call▁begin｜>` and `<｜tool▁call▁end｜>`, in either the V3
-// or the V3.1 shape. False when invalid.
-bool parse_deepseek_tool_call(const std::string& body, ParsedToolCall& call);
 
 std::string new_tool_call_id();
 

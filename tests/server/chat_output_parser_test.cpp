@@ -1,5 +1,6 @@
 // Tool-call and reasoning parsing: whole text and the same text fed one character at a time give
-// the same result (so streaming and non-streaming answers agree). Each format is also checked by a
+// the same result (so streaming and non-streaming answers agree), and every call's streamed pieces
+// add up to the call (the piece-by-piece protocol itself: tool_call_streaming_test.cpp). Each format is also checked by a
 // round trip through the model's real chat template: the assistant tool-call message it renders,
 // fed back to the parser, gives the same calls.
 #include "server/chat_output_parser.h"
@@ -15,12 +16,29 @@ namespace {
 struct Collected {
   std::string content, reasoning;
   std::vector<ParsedToolCall> calls;
+  std::vector<ToolCallDelta> streamed;  // per index: id and name from the first piece, arguments summed
 };
 
 void add(Collected& c, const ChatDelta& d) {
   c.content += d.content;
   c.reasoning += d.reasoning;
   for (const auto& t : d.tool_calls) c.calls.push_back(t);
+  for (const auto& t : d.tool_call_deltas) {
+    if (t.index == static_cast<int>(c.streamed.size())) c.streamed.push_back({t.index, t.id, t.name, ""});
+    ASSERT_LT(t.index, static_cast<int>(c.streamed.size())) << "indices are given in order";
+    c.streamed[t.index].arguments += t.arguments;
+  }
+}
+
+// What a streaming client assembles for each valid call is that call.
+void expect_streamed_calls(const Collected& c) {
+  for (const ParsedToolCall& call : c.calls) {
+    ASSERT_LT(call.index, static_cast<int>(c.streamed.size()));
+    const ToolCallDelta& s = c.streamed[call.index];
+    EXPECT_EQ(s.id, call.id);
+    EXPECT_EQ(s.name, call.name);
+    EXPECT_EQ(s.arguments, call.arguments);
+  }
 }
 
 Collected whole(const std::string& text, bool tools, bool in_reasoning = false,
@@ -29,6 +47,7 @@ Collected whole(const std::string& text, bool tools, bool in_reasoning = false,
   Collected c;
   add(c, p.push(text));
   add(c, p.finish());
+  expect_streamed_calls(c);
   return c;
 }
 
@@ -38,6 +57,7 @@ Collected by_char(const std::string& text, bool tools, bool in_reasoning = false
   Collected c;
   for (char ch : text) add(c, p.push(std::string(1, ch)));
   add(c, p.finish());
+  expect_streamed_calls(c);
   return c;
 }
 
@@ -60,7 +80,7 @@ TEST(ChatOutputParser, HermesToolCalls) {
     EXPECT_EQ(c.content, "Let me check.\n\n");
     ASSERT_EQ(c.calls.size(), 2u);
     EXPECT_EQ(c.calls[0].name, "get_weather");
-    EXPECT_EQ(c.calls[0].arguments, "{\"city\":\"Paris\"}");
+    EXPECT_EQ(c.calls[0].arguments, "{\"city\": \"Paris\"}");  // the model's text, as written
     EXPECT_EQ(c.calls[0].index, 0);
     EXPECT_EQ(c.calls[1].name, "get_time");
     EXPECT_EQ(c.calls[1].arguments, "{}");
@@ -115,11 +135,17 @@ TEST(ChatOutputParser, ReasoningThenToolCall) {
 }
 
 TEST(ChatOutputParser, ArgumentsGivenAsString) {
-  ParsedToolCall call;
-  ASSERT_TRUE(parse_tool_call_json(R"({"name":"f","arguments":"{\"x\":1}"})", call));
-  EXPECT_EQ(call.arguments, "{\"x\":1}");
-  EXPECT_FALSE(parse_tool_call_json(R"({"name":"f","arguments":[1]})", call));
-  EXPECT_FALSE(parse_tool_call_json(R"([1])", call));
+  const Collected c = by_char(R"(<tool_call>{"name":"f","arguments":"{\"x\": 1}"}</tool_call>)", true);
+  ASSERT_EQ(c.calls.size(), 1u);
+  EXPECT_EQ(c.calls[0].arguments, "{\"x\": 1}");  // decoded: OpenAI's arguments are that string
+  for (const std::string text : {R"(<tool_call>{"name":"f","arguments":[1]}</tool_call>)",
+                                 R"(<tool_call>{"name":"f","arguments":"[1]"}</tool_call>)",
+                                 R"(<tool_call>[1]</tool_call>)",
+                                 R"(<tool_call>{"name":"f","arguments":{},"arguments":{}}</tool_call>)",
+                                 R"(<tool_call>{"name":"f","arguments":{"a":tru}}</tool_call>)"}) {
+    EXPECT_TRUE(by_char(text, true).calls.empty()) << text;
+    EXPECT_EQ(whole(text, true).content, text);
+  }
 }
 
 
@@ -189,6 +215,10 @@ TEST_P(TemplateRoundTrip, RenderedCallsParseBack) {
       EXPECT_EQ(c.calls[i].index, i);
       EXPECT_EQ(c.calls[i].name, names[i]);
       EXPECT_EQ(nlohmann::json::parse(c.calls[i].arguments), nlohmann::json::parse(args[i].dump()));
+      // The arguments are the text as written: an object as is, a JSON string (`"{\"city\": ...}"`) decoded.
+      const std::string& written = c.calls[i].arguments;
+      EXPECT_TRUE(turn.find(written) != std::string::npos || turn.find(nlohmann::json(written).dump()) != std::string::npos)
+          << written;
     }
   }
   // Without tools offered the same text is plain content.
@@ -250,7 +280,7 @@ TEST(ChatOutputParser, LlamaJsonOnlyAsWholeMessage) {
   for (const std::string& text : {call, std::string(kLlamaPythonTag) + call, "\n " + call}) {
     const Collected c = by_char(text, true, false, llama);
     ASSERT_EQ(c.calls.size(), 1u) << text;
-    EXPECT_EQ(c.calls[0].arguments, "{\"city\":\"Paris\"}");
+    EXPECT_EQ(c.calls[0].arguments, "{\"city\": \"Paris\"}");
     EXPECT_EQ(c.content, "");
     expect_same(c, whole(text, true, false, llama));
   }

@@ -89,7 +89,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        log = self.read_log()
         self.log.close()
+        # A sanitizer report in the server's own log fails the suite, even where every client was answered.
+        for marker in ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in log:
+                raise AssertionError("kaiyuan serve reported a sanitizer error:\n" + log[max(0, log.index(marker) - 200):][:20000])
 
 
 @pytest.fixture(scope="session")

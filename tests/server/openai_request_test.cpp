@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace kaiyuan::server {
 namespace {
 
@@ -141,6 +143,102 @@ TEST(OpenAiRequest, AssistantToolCallArgumentsBecomeObjectsForTemplates) {
   OpenAiRequest r = ok_chat({{"model", "m"}, {"messages", msgs}});
   EXPECT_EQ(r.messages[1]["tool_calls"][0]["function"]["arguments"]["city"], "Paris");
   EXPECT_TRUE(r.messages[1]["content"].is_null());
+}
+
+// Every field whose size a client picks has a bound with a 400 naming it, negative and huge values
+// included (llama.cpp CVE-2026-21869 was an out-of-bounds write from a negative request field).
+TEST(OpenAiRequest, ResourceLimitsNameTheParameter) {
+  const json huge = json(std::numeric_limits<int64_t>::max());
+  const json too_big_unsigned = json(std::numeric_limits<uint64_t>::max());
+  const std::string long_stop(1025, 's');
+  json many_messages = json::array();
+  for (int i = 0; i < 2049; ++i) many_messages.push_back({{"role", "user"}, {"content", "x"}});
+  json tool = {{"type", "function"}, {"function", {{"name", "f"}}}};
+  json many_tools = json::array();
+  for (int i = 0; i < 129; ++i) many_tools.push_back(tool);
+  json big_tool = {{"type", "function"}, {"function", {{"name", "f"}, {"description", std::string(1u << 20, 'd')}}}};
+  json big_bias = json::object();
+  for (int i = 0; i < 1025; ++i) big_bias[std::to_string(i)] = 1;
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"n", -1}}, "n"},
+      {{{"n", 129}}, "n"},
+      {{{"n", huge}}, "n"},
+      {{{"n", too_big_unsigned}}, "n"},
+      {{{"max_tokens", -2147483648LL}}, "max_tokens"},
+      {{{"max_tokens", 2147483648LL}}, "max_tokens"},
+      {{{"max_completion_tokens", -5}}, "max_completion_tokens"},
+      {{{"max_tokens", too_big_unsigned}}, "max_tokens"},
+      {{{"logprobs", true}, {"top_logprobs", -1}}, "top_logprobs"},
+      {{{"logprobs", true}, {"top_logprobs", huge}}, "top_logprobs"},
+      {{{"logprobs", 1}}, "logprobs"},
+      {{{"top_k", -2}}, "top_k"},
+      {{{"top_k", huge}}, "top_k"},
+      {{{"stop", long_stop}}, "stop"},
+      {{{"stop", {"a", long_stop}}}, "stop"},
+      {{{"messages", many_messages}}, "messages"},
+      {{{"tools", many_tools}}, "tools"},
+      {{{"tools", {big_tool}}}, "tools"},
+      {{{"logit_bias", big_bias}}, "logit_bias"},
+      {{{"logit_bias", {{"-5", 1}}}}, "logit_bias"},
+      {{{"logit_bias", {{"99999999999", 1}}}}, "logit_bias"},
+      {{{"user", std::string(257, 'u')}}, "user"},
+  };
+  for (const auto& [fields, param] : cases) {
+    json body = {{"model", "m"}, {"messages", kMessages}};
+    body.update(fields);
+    ApiError e = chat_error(body);
+    EXPECT_EQ(e.status, 400) << fields.dump().substr(0, 200);
+    EXPECT_EQ(e.param, param) << fields.dump().substr(0, 200) << " -> " << e.message;
+  }
+  // Just inside every bound is accepted.
+  json at_bounds = {{"model", "m"}, {"messages", kMessages}, {"n", 128}, {"max_tokens", 2147483647},
+                    {"stop", {std::string(1024, 's'), "b", "c", "d"}}, {"logprobs", true}, {"top_logprobs", 20}};
+  many_messages.erase(many_messages.begin());
+  at_bounds["messages"] = many_messages;
+  many_tools.erase(many_tools.begin());
+  at_bounds["tools"] = many_tools;
+  OpenAiRequest r = ok_chat(at_bounds);
+  EXPECT_EQ(r.n, 128);
+  EXPECT_EQ(r.messages.size(), 2048u);
+}
+
+TEST(OpenAiRequest, CompletionLimits) {
+  auto error_of = [](const json& fields) {
+    json body = {{"model", "m"}, {"prompt", "x"}};
+    body.update(fields);
+    auto r = parse_completion_request(body);
+    EXPECT_TRUE(std::holds_alternative<ApiError>(r)) << fields.dump().substr(0, 200);
+    return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r) : ApiError{};
+  };
+  EXPECT_EQ(error_of({{"logprobs", -1}}).param, "logprobs");
+  EXPECT_EQ(error_of({{"logprobs", 6}}).param, "logprobs");
+  EXPECT_EQ(error_of({{"max_tokens", -1}}).param, "max_tokens");
+  EXPECT_EQ(error_of({{"prompt", {-1, 5}}}).param, "prompt");
+  EXPECT_EQ(error_of({{"prompt", {1, 4294967296LL}}}).param, "prompt");
+  EXPECT_EQ(error_of({{"prompt", json::array({json::array({-7})})}}).param, "prompt");
+  json many = json::array();
+  for (int i = 0; i < 2049; ++i) many.push_back("p");
+  EXPECT_EQ(error_of({{"prompt", many}}).param, "prompt");
+  // Every (prompt, n) pair is one engine submission: their product is bounded, not each alone.
+  EXPECT_EQ(error_of({{"prompt", {"a", "b"}}, {"n", 65}}).param, "n");
+  EXPECT_TRUE(std::holds_alternative<OpenAiRequest>(
+      parse_completion_request({{"model", "m"}, {"prompt", {"a", "b"}}, {"n", 64}})));
+}
+
+TEST(OpenAiRequest, BodyParsingRefusesDeepNestingAndBadJson) {
+  auto depth = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  EXPECT_TRUE(std::holds_alternative<json>(parse_request_body(depth(kMaxJsonDepth))));
+  for (const std::string& bad : {depth(kMaxJsonDepth + 1), depth(1000000), std::string("{\"a\": [") + depth(200) + "]}",
+                                 std::string("{"), std::string("{\"a\": \"\xff\"}"), std::string("")}) {
+    auto r = parse_request_body(bad);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << bad.substr(0, 40);
+    EXPECT_EQ(std::get<ApiError>(r).status, 400);
+  }
+  // Brackets inside strings (escaped quotes included) are text, not nesting.
+  const std::string in_string = "{\"a\": \"\\\"" + std::string(1000, '[') + "\"}";
+  auto ok = parse_request_body(in_string);
+  ASSERT_TRUE(std::holds_alternative<json>(ok));
+  EXPECT_EQ(std::get<json>(ok)["a"].get<std::string>().size(), 1001u);
 }
 
 TEST(ApiError, Shape) {

@@ -26,7 +26,7 @@ class ValueDict {
   Value* find(const std::string& key);
   void set(const std::string& key, Value value);
   const std::vector<std::pair<std::string, Value>>& items() const { return items_; }
-  size_t size() const { return items_.size(); }
+  size_t size() const;  // defined below Value: clang needs Value complete for vector<pair<.., Value>>::size
 
  private:
   std::vector<std::pair<std::string, Value>> items_;
@@ -108,5 +108,7 @@ bool values_equal(const Value& a, const Value& b);
 
 // Python's repr() of a float ("1.0", "0.30000000000000004", "1e+20").
 std::string format_python_float(double f);
+
+inline size_t ValueDict::size() const { return items_.size(); }
 
 }  // namespace kaiyuan::jinja
