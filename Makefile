@@ -44,7 +44,7 @@ FUZZ_SECONDS ?= 30
 test-fuzz: deps
 	scripts/fuzz.sh all $(FUZZ_SECONDS)
 
-test: test-release test-asan
+test: test-release test-asan test-tsan test-fuzz
 
 clean:
 	rm -rf build
