@@ -103,6 +103,15 @@ void pack_q6_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
   }
 }
 
+void pack_bf16_group(const TensorView& src, int64_t g, uint8_t* dst) {
+  const int64_t cols = src.cols();
+  const size_t stride = src.row_stride();
+  for (int i = 0; i < kPackRows; ++i) {
+    const uint8_t* row = src.data + static_cast<size_t>(g * kPackRows + i) * stride;
+    for (int64_t k = 0; k < cols; k += 2) std::memcpy(dst + (k / 2) * 64 + 4 * i, row + 2 * k, 4);
+  }
+}
+
 void pack_q4_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
   const int64_t nsb = src.cols() / kQK_K;
   const size_t stride = src.row_stride();
@@ -135,6 +144,7 @@ std::optional<DType> packed_layout_for(DType type, int64_t rows, int64_t cols) {
   if (type == DType::Q8_0 && cols > 0 && cols % kQK == 0) return DType::Q8_0_R16;
   if (type == DType::Q4_K && cols > 0 && cols % kQK_K == 0) return DType::Q4_K_R16;
   if (type == DType::Q6_K && cols > 0 && cols % kQK_K == 0) return DType::Q6_K_R16;
+  if (type == DType::BF16 && cols > 0 && cols % 2 == 0) return DType::BF16_R16;
   return std::nullopt;
 }
 
@@ -148,6 +158,7 @@ void pack_groups(const TensorView& src, DType packed, int64_t g0, int64_t g1, ui
     uint8_t* out = dst + static_cast<size_t>(g) * group_bytes;
     if (packed == DType::Q8_0_R16) pack_q8_0_group(src, g, out);
     else if (packed == DType::Q4_K_R16) pack_q4_k_group(src, g, out);
+    else if (packed == DType::BF16_R16) pack_bf16_group(src, g, out);
     else pack_q6_k_group(src, g, out);
   }
 }
@@ -162,6 +173,11 @@ void unpack_row(const TensorView& packed, int64_t row, float* dst) {
       const float d = f16_to_f32(load<uint16_t>(blk + 512 + 2 * i));
       for (int k = 0; k < kQK; ++k) dst[b * kQK + k] = d * static_cast<int8_t>(blk[(k / 4) * 64 + i * 4 + k % 4]);
     }
+    return;
+  }
+  if (packed.dtype == DType::BF16_R16) {
+    for (int64_t k = 0; k < cols; ++k)
+      dst[k] = bf16_to_f32(load<uint16_t>(group + (k / 2) * 64 + 4 * i + 2 * (k % 2)));
     return;
   }
   if (packed.dtype == DType::Q6_K_R16) {

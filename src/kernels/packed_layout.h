@@ -18,6 +18,10 @@
 //                    holds chunks 0-3 (bits 2c, 2c+1 for column 4c+l), the next 64 chunks 4-7
 //   sc[16][16]       the int8 scales of the 16-column sub-blocks
 //   d[16]            the rows' f16 super-block scales
+// BF16_R16: rows in groups of 16; for each group and each pair of columns (k, k + 1), 64 bytes:
+//   32-bit word i holds row i's bf16 of column k in its low half and of column k + 1 in its high
+//   half, so a shift and a mask turn one load into two vectors of 16 rows' f32 weights (F32
+//   activations, one broadcast FMA per column: no horizontal sums).
 // Activations (one row per token, blocks of 32 columns):
 //   Q8_U32: u8 (level + 128)[32], f32 d            (for Q8_0_R16: vpdpbusd wants unsigned x)
 //   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels), i16 sum of levels 0-15 and 16-31

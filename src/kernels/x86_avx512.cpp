@@ -479,6 +479,35 @@ struct Q6_KR16Kernel {
   }
 };
 
+// 16 rows x T tokens of BF16_R16 x f32 activations: per column pair one load, a shift and a mask
+// give both columns' 16 weights; each token adds them times its broadcast activation.
+struct Bf16R16Kernel {
+  template <int T>
+  static void tile(const uint8_t* wg, int64_t n_in, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+    const __m512i hi_mask = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+    // Short tiles keep a second accumulator per token (odd columns) to hide the FMA latency.
+    constexpr int kAcc = T <= 2 ? 2 : 1;
+    __m512 acc[kAcc][T];
+    for (auto& row : acc)
+      for (auto& v : row) v = _mm512_setzero_ps();
+    for (int64_t k = 0; k < n_in; k += 2) {
+      const __m512i v = _mm512_loadu_si512(wg + k * 32);
+      const __m512 w0 = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+      const __m512 w1 = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
+      for (int t = 0; t < T; ++t) {
+        const float* x = reinterpret_cast<const float*>(act + t * as) + k;
+        acc[0][t] = _mm512_fmadd_ps(w0, _mm512_set1_ps(x[0]), acc[0][t]);
+        acc[kAcc - 1][t] = _mm512_fmadd_ps(w1, _mm512_set1_ps(x[1]), acc[kAcc - 1][t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      __m512 sum = acc[0][t];
+      if constexpr (kAcc == 2) sum = _mm512_add_ps(sum, acc[1][t]);
+      _mm512_storeu_ps(y + t * ldy, sum);
+    }
+  }
+};
+
 template <class Kernel, size_t... I>
 constexpr auto make_group_tiles(std::index_sequence<I...>) {
   using Fn = void (*)(const uint8_t*, int64_t, const uint8_t*, size_t, float*, int64_t);
@@ -614,6 +643,7 @@ KernelTable make_table() {
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)] = {DType::Q8_U32, quantize_act_q8_32<true>, packed_rows<Q8_0R16Kernel, 8>};
   t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q4_KR16Kernel, 8>};
   t.matmul[static_cast<uint32_t>(DType::Q6_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q6_KR16Kernel, 8>};
+  t.matmul[static_cast<uint32_t>(DType::BF16_R16)] = {DType::F32, nullptr, packed_rows<Bf16R16Kernel, 8>};
   return t;
 }
 

@@ -111,7 +111,8 @@ Result<MlaWeights> bind_mla_weights(const WeightSource& src, const ModelSpec& s,
       w.v_b.push_back(row_block(*v_b, h * m.v_head_dim, m.v_head_dim));
     }
   } else {
-    KY_ASSIGN_OR_RETURN(const TensorView* kv_b, bind_matrix(src, p + "attn_kv_b.weight",
+    // Read row by row and sliced into per-head blocks below: the file's own row layout.
+    KY_ASSIGN_OR_RETURN(const TensorView* kv_b, bind_mapped_matrix(src, p + "attn_kv_b.weight",
                                                             s.n_heads * (m.qk_nope_head_dim + m.v_head_dim),
                                                             m.kv_lora_rank));
     derive_from_kv_b(*kv_b, m, s.n_heads, w);

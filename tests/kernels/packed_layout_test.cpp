@@ -58,13 +58,15 @@ TEST(PackedLayout, OnlyWholeGroupsOfSupportedTypesPack) {
   EXPECT_FALSE(packed_layout_for(DType::Q4_K, 16, 128));  // not whole super-blocks
   EXPECT_EQ(packed_layout_for(DType::Q6_K, 16, 256), DType::Q6_K_R16);
   EXPECT_FALSE(packed_layout_for(DType::Q5_K, 16, 256));
+  EXPECT_EQ(packed_layout_for(DType::BF16, 16, 6), DType::BF16_R16);
+  EXPECT_FALSE(packed_layout_for(DType::BF16, 16, 7));  // columns go in pairs
   EXPECT_FALSE(packed_layout_for(DType::F32, 16, 16));
   EXPECT_EQ(packed_nbytes(DType::Q8_0_R16, 32, 64), 2 * 2 * kQ8_0R16GroupBlock);
   EXPECT_EQ(packed_nbytes(DType::Q4_K_R16, 16, 512), 2 * kQ4_KR16GroupBlock);
 }
 
 TEST(PackedLayout, UnpackedRowsEqualTheReferenceCodec) {
-  for (DType type : {DType::Q8_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::BF16}) {
     const Matrix m = quantized(type, 48, 768, 3);
     const Matrix p = packed(m);
     std::vector<float> want(768), got(768);
@@ -112,7 +114,7 @@ void expect_matches_reference(const KernelTable& table, const Matrix& p, int64_t
   matmul_with(table, p.view, x, n_tokens, y.data());
   std::vector<float> w(static_cast<size_t>(cols)), xe(static_cast<size_t>(cols));
   for (int64_t t = 0; t < n_tokens; ++t) {
-    if (k != nullptr) {
+    if (k != nullptr && k->act_type != DType::F32) {
       std::vector<uint8_t> q(*row_bytes(k->act_type, cols));
       quantize_act_ref(k->act_type, x + t * cols, q.data(), cols);
       dequantize_act(k->act_type, q.data(), xe.data(), cols);
@@ -142,6 +144,7 @@ TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
   // several L2 chunks of activations.
   const Case cases[] = {{DType::Q8_0, 48, 32}, {DType::Q8_0, 48, 1024}, {DType::Q4_K, 48, 256},
                         {DType::Q4_K, 16, 768}, {DType::Q6_K, 48, 256}, {DType::Q6_K, 32, 1024},
+                        {DType::BF16, 48, 30}, {DType::BF16, 32, 1024},
                         {DType::Q8_0, 16, 65536}, {DType::Q4_K, 16, 65536}, {DType::Q6_K, 16, 65536}};
   uint32_t seed = 100;
   for (const Case& c : cases) {
@@ -159,6 +162,7 @@ TEST(PackedLayout, Avx512TableHasAKernelForEveryLayout) {
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q8_0_R16), nullptr);
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q4_K_R16), nullptr);
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q6_K_R16), nullptr);
+  EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::BF16_R16), nullptr);
 }
 
 }  // namespace
