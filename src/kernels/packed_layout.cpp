@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/half.h"
+#include "kernels/quant/k_quant_search.h"
 #include "kernels/quant/quant.h"
 
 namespace kaiyuan::kernels {
@@ -25,18 +26,6 @@ T load(const uint8_t* p) {
 template <class T>
 void store(uint8_t* p, T v) {
   std::memcpy(p, &v, sizeof(v));
-}
-
-// ggml get_scale_min_k4: eight 6-bit scales and mins packed in 12 bytes.
-void unpack_q4_k_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = q[j] & 63;
-    mn[j] = q[j + 4] & 63;
-  }
-  for (int j = 4; j < 8; ++j) {
-    sc[j] = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    mn[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
 }
 
 // Level (0..15) of column k of a ggml block_q4_K: 64-column halves j store columns 64j..64j+31 in
@@ -121,7 +110,7 @@ void pack_q4_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
       quant::BlockQ4_K blk;
       std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
       uint8_t sc[8], mn[8];
-      unpack_q4_k_scales(blk.scales, sc, mn);
+      for (int j = 0; j < 8; ++j) quant::detail::get_scale_min_k4(j, blk.scales, &sc[j], &mn[j]);
       for (int j = 0; j < 8; ++j) {
         for (int h = 0; h < 4; ++h)
           for (int l = 0; l < 4; ++l) {
