@@ -90,7 +90,10 @@ for t in "${targets[@]}"; do
   # shellcheck disable=SC2206
   [[ -n ${FUZZ_ARGS:-} ]] && args+=($FUZZ_ARGS)
   echo "== $t: ${seconds}s (log: $log)"
-  if "$BUILD/fuzz/$t" "${args[@]}" "$corpus" "$WORK/seeds/$t" >"$log" 2>&1; then
+  # Inputs that once crashed a target (fuzz/regressions/<target>) are replayed first by every run.
+  dirs=("$corpus" "$WORK/seeds/$t")
+  [[ -d fuzz/regressions/$t ]] && dirs+=("fuzz/regressions/$t")
+  if "$BUILD/fuzz/$t" "${args[@]}" "${dirs[@]}" >"$log" 2>&1; then
     # libFuzzer's final line (coverage, features, corpus) and its -print_final_stats figures.
     grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1
     grep -E '^stat::' "$log" | tr -s ' \n' ' '

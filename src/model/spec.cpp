@@ -221,6 +221,13 @@ Result<double> json_float(const nlohmann::json& j, const char* key, double fallb
   return it->get<double>();
 }
 
+Result<std::string> json_string(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_string()) return Error(std::string("config.json: \"") + key + "\" must be a string");
+  return it->get<std::string>();
+}
+
 Result<bool> json_bool(const nlohmann::json& j, const char* key, bool fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
@@ -383,7 +390,9 @@ Result<ModelSpec> spec_from_hf_config(const nlohmann::json& config, const nlohma
   const bool mla = s.arch == "deepseek2";  // MLA head sizes and YaRN: parse_mla_hf (model/mla_spec.cpp)
   if (mla) KY_RETURN_IF_ERROR(parse_mla_hf(config, s));
   if (auto rs = config.find("rope_scaling"); !mla && rs != config.end() && rs->is_object()) {
-    std::string type = rs->value("rope_type", rs->value("type", std::string("default")));
+    // json_string, not json::value: a non-string "type" would throw (found by fuzz_hf_config).
+    KY_ASSIGN_OR_RETURN(std::string legacy_type, json_string(*rs, "type", "default"));
+    KY_ASSIGN_OR_RETURN(std::string type, json_string(*rs, "rope_type", legacy_type));
     if (type == "llama3") {
       s.rope_scaling.type = RopeScalingType::kLlama3;
       KY_ASSIGN_OR_RETURN(s.rope_scaling.factor, json_float(*rs, "factor", 8.0));

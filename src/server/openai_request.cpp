@@ -217,7 +217,8 @@ std::optional<ApiError> read_tools(const json& body, OpenAiRequest& r) {
       return invalid_param("tools", "'tools' may hold at most " + std::to_string(kMaxTools) + " tools, got " +
                                         std::to_string(t.size()));
     for (const json& tool : t) {
-      if (!tool.is_object() || tool.value("type", "") != "function" || !tool.contains("function") ||
+      // No json::value("type", ""): a non-string "type" made it throw (found by fuzz_request).
+      if (!tool.is_object() || !tool.contains("type") || tool["type"] != "function" || !tool.contains("function") ||
           !tool["function"].is_object() || !tool["function"].contains("name") || !tool["function"]["name"].is_string())
         return invalid_param("tools", "each tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
     }

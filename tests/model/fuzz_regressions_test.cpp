@@ -61,5 +61,20 @@ TEST(FuzzRegressions, NonBooleanFlagsInConfigAreErrorsNotExceptions) {
   EXPECT_NE(spec.status().message().find("tie_word_embeddings"), std::string::npos) << spec.status().message();
 }
 
+// fuzz_hf_config (device campaign): a non-string rope_scaling "type" made json::value throw
+// type_error out of spec_from_hf_config.
+TEST(FuzzRegressions, NonStringRopeScalingTypeIsAnErrorNotAnException) {
+  for (const char* scaling : {R"({"type": 2, "factor": 8.0})", R"({"rope_type": {"a": 1}})"}) {
+    const nlohmann::json llama = nlohmann::json::parse(std::string(R"({
+      "model_type": "llama", "vocab_size": 512, "hidden_size": 64, "intermediate_size": 172,
+      "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 2,
+      "max_position_embeddings": 4096, "rms_norm_eps": 1e-05, "rope_scaling": )") + scaling + "}");
+    Result<ModelSpec> spec = Error("not run");
+    EXPECT_NO_THROW(spec = spec_from_hf_config(llama, nlohmann::json::object())) << scaling;
+    ASSERT_FALSE(spec.is_ok()) << scaling;
+    EXPECT_NE(spec.status().message().find("must be a string"), std::string::npos) << spec.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace kaiyuan

@@ -28,5 +28,21 @@ TEST(FuzzRegressions, UnsignedValuesInsideTheRangeStillParse) {
   EXPECT_EQ(std::get<OpenAiRequest>(r).max_tokens, 0);
 }
 
+// fuzz_request (device campaign): a tool whose "type" is not a string made json::value throw
+// type_error out of parse_chat_request; the server must answer 400 naming 'tools'.
+TEST(FuzzRegressions, NonStringToolTypeIsAnErrorNotAnException) {
+  for (const char* type : {R"({"x": 1})", "3", "null", "[\"function\"]"}) {
+    const json chat = json::parse(std::string(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"type": )") + type + R"(, "function": {"name": "f"}}]})");
+    std::variant<OpenAiRequest, ApiError> r = ApiError{};
+    EXPECT_NO_THROW(r = parse_chat_request(chat)) << type;
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << type;
+    EXPECT_EQ(std::get<ApiError>(r).param, "tools") << type;
+  }
+  const json ok = json::parse(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+      "tools": [{"type": "function", "function": {"name": "f"}}]})");
+  EXPECT_TRUE(std::holds_alternative<OpenAiRequest>(parse_chat_request(ok)));
+}
+
 }  // namespace
 }  // namespace kaiyuan::server
