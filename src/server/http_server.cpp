@@ -11,6 +11,7 @@
 #include "server/completion_job.h"
 #include "server/metrics.h"
 #include "server/openai_request.h"
+#include "server/request_deadlines.h"
 #include "server/sse.h"
 
 namespace kaiyuan::server {
@@ -57,6 +58,7 @@ struct HttpServer::Impl {
   Metrics metrics;
   int port = -1;
   std::mutex log_mutex;
+  std::unique_ptr<RequestDeadlines> deadlines;  // created in listen(), once the port is known
 
   Impl(Engine& e, ServerOptions o) : engine(e), options(std::move(o)) {}
 
@@ -92,7 +94,25 @@ Status HttpServer::bind() {
 int HttpServer::port() const { return impl_->port; }
 
 Status HttpServer::listen() {
-  if (!impl_->http.listen_after_bind()) return Error("the HTTP server stopped with an error");
+  Impl& im = *impl_;
+  if (im.options.request_timeout_s > 0 && im.port > 0) {
+    RequestDeadlines::Limits limits;
+    limits.deadline = std::chrono::seconds(im.options.request_timeout_s);
+    limits.max_header_bytes = im.options.max_header_bytes;
+    im.deadlines = std::make_unique<RequestDeadlines>(im.port, limits, [&im](const std::string& peer, const std::string& why) {
+      if (!im.options.access_log) return;
+      const std::string text = dump_json({{"time", static_cast<int64_t>(std::time(nullptr))},
+                                          {"remote", peer},
+                                          {"event", "connection closed"},
+                                          {"reason", why}}) + "\n";
+      std::lock_guard<std::mutex> lock(im.log_mutex);
+      std::fwrite(text.data(), 1, text.size(), stderr);
+    });
+    im.deadlines->start();
+  }
+  const bool ok = im.http.listen_after_bind();
+  if (im.deadlines) im.deadlines->stop();
+  if (!ok) return Error("the HTTP server stopped with an error");
   return Status::ok();
 }
 
@@ -112,6 +132,12 @@ void HttpServer::Impl::setup() {
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
+    if (deadlines) {
+      // The methods whose body cpp-httplib reads after this handler (detail::expect_content).
+      const bool body_follows = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                                req.method == "DELETE" || req.method == "PRI";
+      deadlines->headers_received(req.remote_addr, req.remote_port, body_follows);
+    }
     if (options.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
     const std::string header = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
@@ -142,6 +168,7 @@ void HttpServer::Impl::setup() {
     send_error(res, server_error(what));
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    if (deadlines) deadlines->request_answered(req.remote_addr, req.remote_port);
     metrics.count_request(route_label(req), res.status);
     if (options.access_log) access_log(req, res);
   });
@@ -253,6 +280,7 @@ std::optional<ApiError> HttpServer::Impl::submit_all(OpenAiRequest& r, std::shar
 }
 
 void HttpServer::Impl::handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
+  if (deadlines) deadlines->body_received(req.remote_addr, req.remote_port);
   auto parsed_body = parse_request_body(req.body);
   if (auto* e = std::get_if<ApiError>(&parsed_body)) return send_error(res, *e);
   const json body = std::get<json>(std::move(parsed_body));

@@ -22,6 +22,10 @@ struct ServerOptions {
   int read_timeout_s = 30;   // a client that sends nothing for this long is dropped
   int write_timeout_s = 30;  // a client that reads nothing for this long is dropped
   int keep_alive_timeout_s = 5;
+  // A client must deliver one request, headers and body, within this long (0: no limit), with at
+  // most max_header_bytes of headers; see server/request_deadlines.h.
+  int request_timeout_s = 30;
+  size_t max_header_bytes = 64u << 10;
   int http_threads = 0;      // 0: slots + queue + a few for /health and /metrics
   bool access_log = true;    // one JSON line per request on stderr
   std::string forced_output;  // test hook: every request generates exactly this text

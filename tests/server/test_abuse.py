@@ -16,6 +16,7 @@ from conftest import API_KEY, MODEL_ID, Server
 from test_load_and_ops import MIB, rss_and_fds, settled_fds
 
 TIMEOUT_S = 2          # the server's --timeout: a silent client is dropped after this long
+REQUEST_TIMEOUT_S = 4  # the server's --request-timeout: one request's headers and body, in all
 MAX_BODY = 64 * 1024   # the server's --max-body
 AUTH = f"Authorization: Bearer {API_KEY}\r\n".encode()
 SANITIZED = bool(os.environ.get("KAIYUAN_SANITIZED"))
@@ -60,7 +61,8 @@ class Baseline:
 
 @pytest.fixture(scope="module")
 def srv():
-    s = Server("--parallel", "2", "--queue", "64", "--timeout", str(TIMEOUT_S), "--max-body", str(MAX_BODY), "--quiet")
+    s = Server("--parallel", "2", "--queue", "64", "--timeout", str(TIMEOUT_S), "--request-timeout",
+               str(REQUEST_TIMEOUT_S), "--max-body", str(MAX_BODY), "--quiet")
     yield s
     s.stop()
 
@@ -92,6 +94,21 @@ def read_all(sock, limit_s=10):
     return out
 
 
+def closed_by_server(sock, limit_s):
+    """True once the server closes the connection (EOF or reset), False if `limit_s` passes first."""
+    sock.settimeout(0.2)
+    deadline = time.time() + limit_s
+    while time.time() < deadline:
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            continue
+        except OSError:
+            return True
+    return False
+
+
 def status_of(response):
     return int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/1.1 ") else None
 
@@ -121,6 +138,7 @@ def test_slow_clients_neither_block_others_nor_stay(srv, baseline):
             except OSError:
                 return
     threads = [threading.Thread(target=trickle, args=(s,)) for s in trickling]
+    trickle_start = time.time()
     for t in threads:
         t.start()
     # Clients that send part of their headers and then go silent.
@@ -138,12 +156,41 @@ def test_slow_clients_neither_block_others_nor_stay(srv, baseline):
         for s in stalled:
             read_all(s, limit_s=TIMEOUT_S + 8)
         assert time.time() - t0 < TIMEOUT_S + 8
+        # The trickling ones never fall silent, so --timeout never fires for them: --request-timeout
+        # closes them once they have spent that long on one request (they would take 200 s).
+        for s in trickling:
+            assert closed_by_server(s, limit_s=REQUEST_TIMEOUT_S + 6)
+        assert time.time() - trickle_start < REQUEST_TIMEOUT_S + 6
     finally:
         stop.set()
         for t in threads:
             t.join()
         for s in trickling + stalled:
             s.close()
+    baseline.assert_recovered()
+
+
+def test_endless_headers_are_cut(srv, baseline):
+    # Short header lines sent as fast as possible: each is under cpp-httplib's per-line limit, and it
+    # caps neither their number nor their total; the server's 64 KiB header cap closes the connection.
+    s = connect(srv)
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    line = b"X-Flood: " + b"a" * 90 + b"\r\n"
+    block = line * 1000  # ~100 KB
+    sent = 0
+    t0 = time.time()
+    closed = False
+    while time.time() - t0 < 20 and sent < 512 * MIB:
+        try:
+            s.sendall(block)
+        except OSError:
+            closed = True
+            break
+        sent += len(block)
+    s.close()
+    # Before the cut only what the kernel buffers hold can be in flight, far below what was allowed.
+    assert closed, f"sent {sent / MIB:.0f} MiB of headers in {time.time() - t0:.0f} s without being cut"
+    assert sent < 64 * MIB, sent
     baseline.assert_recovered()
 
 

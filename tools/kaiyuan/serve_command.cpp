@@ -31,6 +31,7 @@ struct ServeArgs {
   std::string chat_template_file;
   size_t max_body = 8u << 20;
   int timeout = 30;
+  int request_timeout = 30;
   int grace = 10;
   bool quiet = false;
   std::string forced_output;
@@ -102,6 +103,7 @@ int serve(const ServeArgs& a) {
   so.max_body_bytes = a.max_body;
   so.read_timeout_s = a.timeout;
   so.write_timeout_s = a.timeout;
+  so.request_timeout_s = a.request_timeout;
   so.access_log = !a.quiet;
   so.forced_output = a.forced_output;
 
@@ -147,6 +149,9 @@ const bool kRegistered = add_command("serve", "OpenAI-compatible HTTP server", [
   sub.add_option("--chat-template", a->chat_template_file, "Jinja chat template file (overrides the model's)");
   sub.add_option("--max-body", a->max_body, "Largest request body in bytes");
   sub.add_option("--timeout", a->timeout, "Seconds an idle connection may stay silent")->check(CLI::Range(1, 86400));
+  sub.add_option("--request-timeout", a->request_timeout,
+                 "Seconds a client may take to send one request, headers and body (0: no limit)")
+      ->check(CLI::Range(0, 86400));
   sub.add_option("--shutdown-grace", a->grace, "Seconds in-flight requests get after SIGTERM")->check(CLI::Range(0, 3600));
   sub.add_flag("--quiet", a->quiet, "No access log");
   sub.add_option("--test-forced-output", a->forced_output,
