@@ -33,10 +33,16 @@ int cgroup_cpu_limit() {
 // Workers spin on a job generation counter for a short while after each job (decode issues hundreds
 // of tiny parallel loops per token, and waking a sleeping thread costs tens of microseconds), then
 // sleep on a condition variable so an idle process does not burn its CPUs.
+//
+// A job is cut into a few chunks per thread that the threads claim one at a time, rather than one
+// fixed share per thread: when another process holds a core, a worker can come late to a job (or
+// not at all), and the others then take its chunks instead of waiting for it. With fixed shares the
+// whole step waited for the descheduled thread at every one of those hundreds of barriers, and
+// throughput fell ~10x as soon as anything else ran on the machine.
 class ThreadPool {
  public:
   explicit ThreadPool(int n_threads) : n_threads_(n_threads) {
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
   }
   ~ThreadPool() {
     stop_.store(true);
@@ -53,16 +59,21 @@ class ThreadPool {
       return;
     }
     std::lock_guard<std::mutex> job_lock(job_mu_);  // one job at a time
+    const int64_t chunks = std::min<int64_t>({n, int64_t{n_threads_} * kChunksPerThread, kMaxChunks});
     fn_ = &fn;
     n_ = n;
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    chunk_size_ = (n + chunks - 1) / chunks;
+    const int64_t n_chunks = (n + chunk_size_ - 1) / chunk_size_;
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = ++last_generation_ & 0xFFFFFFFFu;
+    work_.store(gen << 32 | static_cast<uint64_t>(n_chunks) << 16, std::memory_order_release);
     publish_job();
     t_inside_job = true;
-    run_share(0);
+    run_chunks(gen);
     t_inside_job = false;
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) != n_chunks; ++spins) {
       if (spins < kSpinIterations) cpu_relax();
-      else std::this_thread::yield();
+      else std::this_thread::yield();  // a worker is running its last chunk off-core
     }
     fn_ = nullptr;
   }
@@ -71,6 +82,8 @@ class ThreadPool {
   // Enough to bridge the serial work between two kernels of one decode step (~1 ms), short enough
   // that a process waiting for input goes quiet at once.
   static constexpr int kSpinIterations = 1 << 15;
+  static constexpr int64_t kChunksPerThread = 4;
+  static constexpr int64_t kMaxChunks = 0xFFFF;  // the chunk fields of work_ are 16 bits
 
   static void cpu_relax() { __builtin_ia32_pause(); }
 
@@ -85,11 +98,23 @@ class ThreadPool {
     }
   }
 
-  void run_share(int index) {
-    const int64_t chunk = (n_ + n_threads_ - 1) / n_threads_;
-    const int64_t begin = std::min<int64_t>(n_, chunk * index);
-    const int64_t end = std::min<int64_t>(n_, begin + chunk);
-    if (begin < end) (*fn_)(begin, end);
+  // Claims and runs chunks of job `gen` until none is left. work_ holds the job's generation (bits
+  // 32-63), its chunk count (16-31) and the next unclaimed chunk (0-15) in one word, so a claim is
+  // one compare-and-swap that fails once the job is done or replaced: fn_, n_ and chunk_size_ are
+  // read only after a successful claim, while the job cannot finish.
+  void run_chunks(uint64_t gen) {
+    uint64_t w = work_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((w >> 32) != gen) return;
+      const uint64_t next = w & 0xFFFFu, count = (w >> 16) & 0xFFFFu;
+      if (next >= count) return;
+      if (!work_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      const int64_t begin = static_cast<int64_t>(next) * chunk_size_;
+      const int64_t end = std::min<int64_t>(n_, begin + chunk_size_);
+      (*fn_)(begin, end);
+      done_.fetch_add(1, std::memory_order_release);
+      w = work_.load(std::memory_order_acquire);
+    }
   }
 
   void wait_for_job(uint64_t seen) {
@@ -103,15 +128,15 @@ class ThreadPool {
     sleepers_.fetch_sub(1);
   }
 
-  void worker_loop(int index) {
+  void worker_loop() {
     t_inside_job = true;
     uint64_t seen = 0;
     for (;;) {
       wait_for_job(seen);
       seen = generation_.load(std::memory_order_acquire);
       if (stop_.load()) return;
-      run_share(index);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      // The job now published, if any: its generation is in work_ (stale ones fail to claim).
+      run_chunks(work_.load(std::memory_order_acquire) >> 32);
     }
   }
 
@@ -124,7 +149,10 @@ class ThreadPool {
   std::condition_variable cv_start_;
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
-  std::atomic<int> pending_{0};
+  int64_t chunk_size_ = 1;
+  uint64_t last_generation_ = 0;  // the caller's (under job_mu_)
+  std::atomic<uint64_t> work_{0};
+  std::atomic<int64_t> done_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};

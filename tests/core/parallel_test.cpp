@@ -9,7 +9,8 @@ namespace kaiyuan {
 namespace {
 
 TEST(Parallel, CoversEveryIndexExactlyOnce) {
-  for (int64_t n : {0, 1, 2, 3, 7, 64, 1001}) {
+  // Past 65535 items the chunk count is capped (the pool claims chunks in 16-bit fields).
+  for (int64_t n : {0, 1, 2, 3, 7, 8, 9, 64, 1001, 65535, 65536, 131075, 1 << 20}) {
     std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
     parallel_for(n, [&](int64_t b, int64_t e) {
       ASSERT_LE(0, b);
@@ -26,6 +27,23 @@ TEST(Parallel, ManyJobsInARow) {
   for (int rep = 0; rep < 500; ++rep)
     parallel_for(10, [&](int64_t b, int64_t e) { total += e - b; });
   EXPECT_EQ(total.load(), 5000);
+}
+
+TEST(Parallel, BackToBackJobsOfChangingSizesNeverMixUp) {
+  // Workers claim chunks of whatever job is current: a late one must never run a chunk of a job
+  // that has ended, nor miss or repeat one of the next (run under TSan by make test-tsan).
+  for (int rep = 0; rep < 3000; ++rep) {
+    const int64_t n = 2 + rep % 37;
+    std::vector<int> hits(static_cast<size_t>(n), 0);
+    std::atomic<int64_t> calls{0};
+    parallel_for(n, [&](int64_t b, int64_t e) {
+      ASSERT_LT(b, e);
+      calls++;
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;  // ranges are disjoint
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "rep=" << rep << " i=" << i;
+    ASSERT_LE(calls.load(), n);
+  }
 }
 
 TEST(Parallel, AvailableCpusIsPositive) {
