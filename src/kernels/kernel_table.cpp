@@ -59,6 +59,14 @@ void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq
   ref::rope(head, rope_dim, position, inv_freq, attn_factor, pairing);
 }
 
+void rope_angles(int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor, float* cos, float* sin) {
+  ref::rope_angles(rope_dim, position, inv_freq, attn_factor, cos, sin);
+}
+
+void rope_rotate(float* head, int64_t rope_dim, const float* cos, const float* sin, RopePairing pairing) {
+  ref::rope_rotate(head, rope_dim, cos, sin, pairing);
+}
+
 void softmax(float* x, int64_t n) {
   const KernelTable& k = active_kernels();
   if (k.softmax != nullptr) k.softmax(x, n);

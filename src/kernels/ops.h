@@ -27,6 +27,12 @@ enum class RopePairing { kInterleaved, kNeox };
 void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor,
           RopePairing pairing);
 
+// rope() in two steps, for callers that rotate many heads at one position: rope_angles() writes
+// the rotation at `position` (cos/sin[rope_dim/2], times attn_factor), rope_rotate() applies it.
+// Together they give exactly rope()'s floats.
+void rope_angles(int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor, float* cos, float* sin);
+void rope_rotate(float* head, int64_t rope_dim, const float* cos, const float* sin, RopePairing pairing);
+
 // In-place softmax over n values (max-subtracted).
 void softmax(float* x, int64_t n);
 

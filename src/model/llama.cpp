@@ -67,6 +67,13 @@ class LlamaModel final : public Model {
     const ModelSpec& s = spec_;
     const int64_t n = static_cast<int64_t>(batch.size());
     resize_scratch(n);
+    // Each token's rotation, once for all heads and layers (rope() per head recomputed it ~700
+    // times per token in a 28-layer model).
+    const int64_t half = s.rope_dim / 2;
+    rope_cos_.resize(static_cast<size_t>(n * half));
+    rope_sin_.resize(static_cast<size_t>(n * half));
+    for (int64_t t = 0; t < n; ++t)
+      kernels::rope_angles(s.rope_dim, batch.positions[t], inv_freq_.data(), 1.0f, &rope_cos_[t * half], &rope_sin_[t * half]);
 
     // [n, d_model] token embeddings
     for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*head_.token_embd, batch.tokens[t], &x_[t * s.d_model]);
@@ -166,13 +173,16 @@ class LlamaModel final : public Model {
     add_bias(k_.data(), L.bk, n);
     add_bias(v_.data(), L.bv, n);
 
-    for (int64_t t = 0; t < n; ++t) {
-      const int64_t pos = batch.positions[t];
-      prepare_heads(&q_[t * s.q_dim()], s.n_heads, L.q_norm, pos);
-      prepare_heads(&k_[t * s.kv_dim()], s.n_kv_heads, L.k_norm, pos);
-      std::memcpy(cache.key(batch.seq_ids[t], layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
-      std::memcpy(cache.value(batch.seq_ids[t], layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
-    }
+    // Tokens are independent here (each writes its own rows and its own cache position).
+    parallel_for(n, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t pos = batch.positions[t];
+        prepare_heads(&q_[t * s.q_dim()], s.n_heads, L.q_norm, t);
+        prepare_heads(&k_[t * s.kv_dim()], s.n_kv_heads, L.k_norm, t);
+        std::memcpy(cache.key(batch.seq_ids[t], layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+        std::memcpy(cache.value(batch.seq_ids[t], layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+      }
+    });
 
     // Causal attention of each token's query heads over its own sequence's cached positions
     // 0..pos, one GQA group (the query heads of one K/V head) per item so the kernel reads each
@@ -204,7 +214,8 @@ class LlamaModel final : public Model {
   // One token's q (or k) heads [n_heads, head_dim]: optional RMSNorm (over all heads: MiniMax-M2;
   // per head before RoPE: Qwen3, GLM-4.5; per head after RoPE: HunYuan), then rotary embedding of
   // the first rope_dim dims of each head.
-  void prepare_heads(float* heads, int64_t n_heads, const std::vector<float>& norm, int64_t pos) {
+  // Norms and RoPE of one token's heads; `t` is its index in the batch (its rotation's row).
+  void prepare_heads(float* heads, int64_t n_heads, const std::vector<float>& norm, int64_t t) {
     const ModelSpec& s = spec_;
     const bool has_norm = !norm.empty();
     if (has_norm && s.qk_norm_all_heads) kernels::rmsnorm(heads, norm.data(), n_heads * s.head_dim, s.norm_eps, heads);
@@ -212,7 +223,8 @@ class LlamaModel final : public Model {
     for (int64_t h = 0; h < n_heads; ++h) {
       float* head = heads + h * s.head_dim;
       if (per_head && !s.qk_norm_after_rope) kernels::rmsnorm(head, norm.data(), s.head_dim, s.norm_eps, head);
-      kernels::rope(head, s.rope_dim, pos, inv_freq_.data(), 1.0f, s.rope_pairing);
+      const int64_t half = s.rope_dim / 2;
+      kernels::rope_rotate(head, s.rope_dim, &rope_cos_[t * half], &rope_sin_[t * half], s.rope_pairing);
       if (per_head && s.qk_norm_after_rope) kernels::rmsnorm(head, norm.data(), s.head_dim, s.norm_eps, head);
     }
   }
@@ -237,6 +249,7 @@ class LlamaModel final : public Model {
 
   LmHead head_;
   std::vector<float> inv_freq_;
+  std::vector<float> rope_cos_, rope_sin_;  // [n_tokens, rope_dim / 2] of the current batch
   std::vector<LayerWeights> layers_;
   // Scratch, reused across calls: [n, d_model] x_/h_/ffn_out_, [n, q_dim] q_/attn_, [n, kv_dim] k_/v_,
   // [n, d_ff] gate_/up_.

@@ -47,6 +47,27 @@ void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * (weight != nullptr ? weight[i] : 1.0f);
 }
 
+void rope_angles(int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor, float* cos, float* sin) {
+  for (int64_t i = 0; i < rope_dim / 2; ++i) {
+    // Angles in double: positions up to 1e6 times frequencies near 1 lose digits in float.
+    const double angle = static_cast<double>(position) * inv_freq[i];
+    cos[i] = static_cast<float>(std::cos(angle)) * attn_factor;
+    sin[i] = static_cast<float>(std::sin(angle)) * attn_factor;
+  }
+}
+
+void rope_rotate(float* head, int64_t rope_dim, const float* cos, const float* sin, RopePairing pairing) {
+  const int64_t half = rope_dim / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const int64_t a = pairing == RopePairing::kInterleaved ? 2 * i : i;
+    const int64_t b = pairing == RopePairing::kInterleaved ? 2 * i + 1 : i + half;
+    const float x0 = head[a];
+    const float x1 = head[b];
+    head[a] = x0 * cos[i] - x1 * sin[i];
+    head[b] = x0 * sin[i] + x1 * cos[i];
+  }
+}
+
 void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor,
           RopePairing pairing) {
   const int64_t half = rope_dim / 2;

@@ -14,6 +14,8 @@ void dequantize_row(const TensorView& w, int64_t row, float* dst);
 void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y);
 void rope(float* head, int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor,
           RopePairing pairing);
+void rope_angles(int64_t rope_dim, int64_t position, const float* inv_freq, float attn_factor, float* cos, float* sin);
+void rope_rotate(float* head, int64_t rope_dim, const float* cos, const float* sin, RopePairing pairing);
 void softmax(float* x, int64_t n);
 void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
                  int64_t head_dim, float scale, float* scores, float* out);
