@@ -6,6 +6,7 @@
 #include <string>
 
 #include "format/gguf.h"
+#include "model/config_json.h"
 #include "model/spec.h"
 
 namespace kaiyuan {
@@ -137,44 +138,22 @@ Status parse_mla_gguf(const GgufFile& g, ModelSpec& s) {
 
 namespace {
 
-Result<int64_t> int_key(const nlohmann::json& j, const char* key, std::optional<int64_t> fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (fallback) return *fallback;
-    return Error(std::string("config.json: missing \"") + key + "\"");
-  }
-  if (!it->is_number_integer()) return Error(std::string("config.json: \"") + key + "\" must be an integer");
-  return it->get<int64_t>();
-}
-
-Result<double> float_key(const nlohmann::json& j, const char* key, double fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number()) return Error(std::string("config.json: \"") + key + "\" must be a number");
-  return it->get<double>();
-}
-
-std::string string_key(const nlohmann::json& j, const char* key, const std::string& fallback) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 // transformers _compute_yarn_parameters (and the fixture reference.py) for DeepSeek's config.
 Status parse_yarn_hf(const nlohmann::json& rs, int64_t max_positions, MlaSpec& m) {
   YarnParams& y = m.yarn_params;
   m.yarn = true;
-  KY_ASSIGN_OR_RETURN(const double config_factor, float_key(rs, "factor", 1.0));
+  KY_ASSIGN_OR_RETURN(const double config_factor, json_float(rs, "factor", 1.0));
   y.factor = config_factor;
-  KY_ASSIGN_OR_RETURN(y.original_context, int_key(rs, "original_max_position_embeddings", max_positions));
+  KY_ASSIGN_OR_RETURN(y.original_context, json_int(rs, "original_max_position_embeddings", max_positions));
   // transformers derives the factor from the two lengths when both are given.
   if (rs.contains("original_max_position_embeddings") && y.original_context > 0)
     y.factor = static_cast<double>(max_positions) / static_cast<double>(y.original_context);
-  KY_ASSIGN_OR_RETURN(y.beta_fast, float_key(rs, "beta_fast", 32.0));
-  KY_ASSIGN_OR_RETURN(y.beta_slow, float_key(rs, "beta_slow", 1.0));
-  KY_ASSIGN_OR_RETURN(const double mscale, float_key(rs, "mscale", 0.0));
-  KY_ASSIGN_OR_RETURN(const double mscale_all_dim, float_key(rs, "mscale_all_dim", 0.0));
+  KY_ASSIGN_OR_RETURN(y.beta_fast, json_float(rs, "beta_fast", 32.0));
+  KY_ASSIGN_OR_RETURN(y.beta_slow, json_float(rs, "beta_slow", 1.0));
+  KY_ASSIGN_OR_RETURN(const double mscale, json_float(rs, "mscale", 0.0));
+  KY_ASSIGN_OR_RETURN(const double mscale_all_dim, json_float(rs, "mscale_all_dim", 0.0));
   if (rs.contains("attention_factor") && !rs["attention_factor"].is_null()) {
-    KY_ASSIGN_OR_RETURN(y.rope_attn_factor, float_key(rs, "attention_factor", 1.0));
+    KY_ASSIGN_OR_RETURN(y.rope_attn_factor, json_float(rs, "attention_factor", 1.0));
   } else if (mscale != 0.0 && mscale_all_dim != 0.0) {
     y.rope_attn_factor = yarn_mscale(y.factor, mscale) / yarn_mscale(y.factor, mscale_all_dim);
   } else {
@@ -190,13 +169,14 @@ Status parse_yarn_hf(const nlohmann::json& rs, int64_t max_positions, MlaSpec& m
 
 Status parse_mla_hf(const nlohmann::json& c, ModelSpec& s) {
   MlaSpec& m = s.mla;
-  KY_ASSIGN_OR_RETURN(m.q_lora_rank, int_key(c, "q_lora_rank", 0));  // null: no q LoRA (V2-Lite)
-  KY_ASSIGN_OR_RETURN(m.kv_lora_rank, int_key(c, "kv_lora_rank", std::nullopt));
-  KY_ASSIGN_OR_RETURN(m.qk_nope_head_dim, int_key(c, "qk_nope_head_dim", std::nullopt));
-  KY_ASSIGN_OR_RETURN(m.qk_rope_head_dim, int_key(c, "qk_rope_head_dim", std::nullopt));
-  KY_ASSIGN_OR_RETURN(m.v_head_dim, int_key(c, "v_head_dim", std::nullopt));
+  KY_ASSIGN_OR_RETURN(m.q_lora_rank, json_int(c, "q_lora_rank", 0));  // null: no q LoRA (V2-Lite)
+  KY_ASSIGN_OR_RETURN(m.kv_lora_rank, json_int(c, "kv_lora_rank", std::nullopt));
+  KY_ASSIGN_OR_RETURN(m.qk_nope_head_dim, json_int(c, "qk_nope_head_dim", std::nullopt));
+  KY_ASSIGN_OR_RETURN(m.qk_rope_head_dim, json_int(c, "qk_rope_head_dim", std::nullopt));
+  KY_ASSIGN_OR_RETURN(m.v_head_dim, json_int(c, "v_head_dim", std::nullopt));
   if (auto rs = c.find("rope_scaling"); rs != c.end() && rs->is_object()) {
-    const std::string type = string_key(*rs, "rope_type", string_key(*rs, "type", "default"));
+    KY_ASSIGN_OR_RETURN(const std::string legacy_type, json_string(*rs, "type", "default"));
+    KY_ASSIGN_OR_RETURN(const std::string type, json_string(*rs, "rope_type", legacy_type));
     if (type == "yarn") {
       KY_RETURN_IF_ERROR(parse_yarn_hf(*rs, s.n_ctx_train, m));
     } else if (type != "default") {
@@ -205,26 +185,26 @@ Status parse_mla_hf(const nlohmann::json& c, ModelSpec& s) {
   }
 
   RouterConfig& r = m.router;
-  KY_ASSIGN_OR_RETURN(r.n_experts, int_key(c, "n_routed_experts", 0));
+  KY_ASSIGN_OR_RETURN(r.n_experts, json_int(c, "n_routed_experts", 0));
   if (r.n_experts > 0) {
-    KY_ASSIGN_OR_RETURN(r.top_k, int_key(c, "num_experts_per_tok", std::nullopt));
-    KY_ASSIGN_OR_RETURN(m.d_ff_expert, int_key(c, "moe_intermediate_size", std::nullopt));
-    KY_ASSIGN_OR_RETURN(m.n_shared_experts, int_key(c, "n_shared_experts", 0));
-    KY_ASSIGN_OR_RETURN(m.n_dense_lead, int_key(c, "first_k_dense_replace", 0));
-    KY_ASSIGN_OR_RETURN(m.moe_layer_freq, int_key(c, "moe_layer_freq", 1));
-    KY_ASSIGN_OR_RETURN(const double scaling, float_key(c, "routed_scaling_factor", 1.0));
+    KY_ASSIGN_OR_RETURN(r.top_k, json_int(c, "num_experts_per_tok", std::nullopt));
+    KY_ASSIGN_OR_RETURN(m.d_ff_expert, json_int(c, "moe_intermediate_size", std::nullopt));
+    KY_ASSIGN_OR_RETURN(m.n_shared_experts, json_int(c, "n_shared_experts", 0));
+    KY_ASSIGN_OR_RETURN(m.n_dense_lead, json_int(c, "first_k_dense_replace", 0));
+    KY_ASSIGN_OR_RETURN(m.moe_layer_freq, json_int(c, "moe_layer_freq", 1));
+    KY_ASSIGN_OR_RETURN(const double scaling, json_float(c, "routed_scaling_factor", 1.0));
     // Checked first: json::value would throw on a non-boolean (the same bug fuzz_hf_config found in spec.cpp).
     if (c.contains("norm_topk_prob") && !c["norm_topk_prob"].is_boolean() && !c["norm_topk_prob"].is_null())
       return Error("config.json: \"norm_topk_prob\" must be true or false");
     const bool norm = c.contains("norm_topk_prob") && c["norm_topk_prob"].is_boolean() && c["norm_topk_prob"].get<bool>();
-    const std::string scoring = string_key(c, "scoring_func", "softmax");
-    const std::string method = string_key(c, "topk_method", "greedy");
+    KY_ASSIGN_OR_RETURN(const std::string scoring, json_string(c, "scoring_func", "softmax"));
+    KY_ASSIGN_OR_RETURN(const std::string method, json_string(c, "topk_method", "greedy"));
     if (scoring == "sigmoid" || method == "noaux_tc") {
       // DeepSeek-V3 noaux_tc: sigmoid scores, bias-corrected group-limited choice, weights
       // renormalised when norm_topk_prob, always x routed_scaling_factor.
       r.scoring = RouterScoring::kSigmoid;
-      KY_ASSIGN_OR_RETURN(r.n_group, int_key(c, "n_group", 1));
-      KY_ASSIGN_OR_RETURN(r.topk_group, int_key(c, "topk_group", r.n_group));
+      KY_ASSIGN_OR_RETURN(r.n_group, json_int(c, "n_group", 1));
+      KY_ASSIGN_OR_RETURN(r.topk_group, json_int(c, "topk_group", r.n_group));
       r.norm_topk_prob = norm;
       r.routed_scaling_factor = static_cast<float>(scaling);
     } else if (scoring == "softmax" && (method == "greedy" || method == "group_limited_greedy")) {
@@ -232,8 +212,8 @@ Status parse_mla_hf(const nlohmann::json& c, ModelSpec& s) {
       // otherwise x routed_scaling_factor (never both).
       r.scoring = RouterScoring::kSoftmax;
       if (method == "group_limited_greedy") {
-        KY_ASSIGN_OR_RETURN(r.n_group, int_key(c, "n_group", 1));
-        KY_ASSIGN_OR_RETURN(r.topk_group, int_key(c, "topk_group", r.n_group));
+        KY_ASSIGN_OR_RETURN(r.n_group, json_int(c, "n_group", 1));
+        KY_ASSIGN_OR_RETURN(r.topk_group, json_int(c, "topk_group", r.n_group));
       }
       m.softmax_group_limited = r.n_group > 1;
       r.norm_topk_prob = r.top_k > 1 && norm;

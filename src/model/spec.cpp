@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "format/gguf.h"
+#include "model/config_json.h"
 #include "model/mla_spec.h"
 
 namespace kaiyuan {
@@ -202,38 +203,6 @@ Result<ModelSpec> spec_from_gguf(const GgufFile& gguf) {
 }
 
 namespace {
-
-// Reads an integer key; absent -> fallback; present with the wrong type -> error naming the key.
-Result<int64_t> json_int(const nlohmann::json& j, const char* key, std::optional<int64_t> fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (fallback) return *fallback;
-    return Error(std::string("config.json: missing \"") + key + "\"");
-  }
-  if (!it->is_number_integer()) return Error(std::string("config.json: \"") + key + "\" must be an integer");
-  return it->get<int64_t>();
-}
-
-Result<double> json_float(const nlohmann::json& j, const char* key, double fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number()) return Error(std::string("config.json: \"") + key + "\" must be a number");
-  return it->get<double>();
-}
-
-Result<std::string> json_string(const nlohmann::json& j, const char* key, const std::string& fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_string()) return Error(std::string("config.json: \"") + key + "\" must be a string");
-  return it->get<std::string>();
-}
-
-Result<bool> json_bool(const nlohmann::json& j, const char* key, bool fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) return Error(std::string("config.json: \"") + key + "\" must be true or false");
-  return it->get<bool>();
-}
 
 // HunYuan writes some per-layer counts as lists (moe_topk, num_experts, num_shared_expert); every
 // layer of a released checkpoint uses the same value, and we take the first.

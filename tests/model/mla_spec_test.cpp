@@ -81,6 +81,9 @@ TEST(MlaSpec, HostileConfigsAreRejectedWithTheKeyNamed) {
   EXPECT_NE(parse_error("kv_lora_rank", "big").find("kv_lora_rank"), std::string::npos);
   EXPECT_NE(parse_error("topk_group", 9).find("group"), std::string::npos);
   parse_error("num_experts_per_tok", 0);
+  // Strings of the wrong type are errors too, not a silent fallback to the default routing.
+  EXPECT_NE(parse_error("scoring_func", 1).find("\"scoring_func\" must be a string"), std::string::npos);
+  EXPECT_NE(parse_error("topk_method", nlohmann::json::array()).find("topk_method"), std::string::npos);
 }
 
 }  // namespace
