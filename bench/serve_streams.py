@@ -4,7 +4,7 @@
 points to it. Prints one line per (engine, streams) and the 8-vs-1 scaling.
 
   .venv/bin/python bench/serve_streams.py --kaiyuan build/release/tools/kaiyuan/kaiyuan \
-      --model MODEL.gguf [--tokens 64] [--rounds 2]
+      --model MODEL.gguf [--tokens 64] [--rounds 2] [--cache-type f16]
 """
 import argparse
 import os
@@ -99,11 +99,14 @@ def main():
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache-type", default="f32", choices=["f32", "f16"],
+                    help="kaiyuan's KV cache (llama-server's default cache is f16)")
     args = ap.parse_args()
     print(f"# {' '.join(sys.argv)}  (load average {os.getloadavg()[0]:.1f})")
     port = free_port()
     ky = run_engine("kaiyuan", [args.kaiyuan, "serve", args.model, "--port", str(port), "--parallel", "8",
-                                "-c", "1024", "-t", str(args.threads), "--alias", "m", "--quiet"], port, args)
+                                "-c", "1024", "-t", str(args.threads), "--alias", "m", "--quiet",
+                                "--cache-type", args.cache_type], port, args)
     llama = os.environ.get("LLAMA_SERVER")
     if not llama:
         print("# llama-server column skipped: set LLAMA_SERVER=/path/to/llama-server")

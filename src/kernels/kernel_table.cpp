@@ -85,6 +85,24 @@ void attend_heads(const float* q, int64_t n_q, const float* k, int64_t k_stride,
                      out + i * head_dim);
 }
 
+void attend_heads_f16(const float* q, int64_t n_q, const uint16_t* k, int64_t k_stride, const uint16_t* v,
+                      int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
+  const KernelTable& t = active_kernels();
+  if (t.attend_heads_f16 != nullptr) {
+    t.attend_heads_f16(q, n_q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
+    return;
+  }
+  for (int64_t i = 0; i < n_q; ++i)
+    ref::attend_head_f16(q + i * head_dim, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores + i * n_kv,
+                         out + i * head_dim);
+}
+
+void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
+  const KernelTable& t = active_kernels();
+  if (t.f32_to_f16 != nullptr) t.f32_to_f16(src, dst, n);
+  else ref::f32_to_f16(src, dst, n);
+}
+
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   const KernelTable& k = active_kernels();
   if (k.swiglu != nullptr) k.swiglu(gate, up, n, out);

@@ -38,6 +38,10 @@ struct KernelTable {
   void (*softmax)(float* x, int64_t n) = nullptr;
   void (*attend_heads)(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
                        int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) = nullptr;
+  void (*attend_heads_f16)(const float* q, int64_t n_q, const uint16_t* k, int64_t k_stride, const uint16_t* v,
+                           int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores,
+                           float* out) = nullptr;
+  void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n) = nullptr;
 
   const MatmulKernel* matmul_for(DType t) const {
     const auto id = static_cast<uint32_t>(t);

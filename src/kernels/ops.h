@@ -44,6 +44,13 @@ void softmax(float* x, int64_t n);
 void attend_heads(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
                   int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out);
 
+// attend_heads over an f16 KV cache (IEEE half, as KvCache's KvType::kF16 stores it). Same contract.
+void attend_heads_f16(const float* q, int64_t n_q, const uint16_t* k, int64_t k_stride, const uint16_t* v,
+                      int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out);
+
+// dst[i] = src[i] as IEEE half, rounded to nearest even (writes an f16 KV cache row).
+void f32_to_f16(const float* src, uint16_t* dst, int64_t n);
+
 // out[i] = silu(gate[i]) * up[i]
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 

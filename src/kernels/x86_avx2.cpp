@@ -442,35 +442,51 @@ void rmsnorm_avx2(const float* x, const float* weight, int64_t n, float eps, flo
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * (weight != nullptr ? weight[i] : 1.0f);
 }
 
-inline float dot_f32(const float* a, const float* b, int64_t n) {
+// Eight K/V elements as f32, from an f32 or an f16 (F16C) cache row.
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline float to_f32(float x) { return x; }
+inline float to_f32(uint16_t h) { return _cvtsh_ss(h); }
+
+template <typename KV>
+inline float dot_kv(const float* a, const KV* b, int64_t n) {
   const int64_t n8 = n / 8 * 8;
   __m256 s = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n8; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s);
+  for (int64_t i = 0; i < n8; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), s);
   float r = hsum(s);
-  for (int64_t i = n8; i < n; ++i) r += a[i] * b[i];
+  for (int64_t i = n8; i < n; ++i) r += a[i] * to_f32(b[i]);
   return r;
 }
 
-void attend_head_avx2(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
-                      int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
-  for (int64_t j = 0; j < n_kv; ++j) scores[j] = dot_f32(q, k + j * k_stride, head_dim) * scale;
+template <typename KV>
+void attend_head_avx2(const float* q, const KV* k, int64_t k_stride, const KV* v, int64_t v_stride, int64_t n_kv,
+                      int64_t head_dim, float scale, float* scores, float* out) {
+  for (int64_t j = 0; j < n_kv; ++j) scores[j] = dot_kv(q, k + j * k_stride, head_dim) * scale;
   softmax_avx2(scores, n_kv);
   const int64_t n8 = head_dim / 8 * 8;
   for (int64_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
   for (int64_t j = 0; j < n_kv; ++j) {
-    const float* vj = v + j * v_stride;
+    const KV* vj = v + j * v_stride;
     const __m256 p = _mm256_set1_ps(scores[j]);
     for (int64_t d = 0; d < n8; d += 8)
-      _mm256_storeu_ps(out + d, _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + d), _mm256_loadu_ps(out + d)));
-    for (int64_t d = n8; d < head_dim; ++d) out[d] += scores[j] * vj[d];
+      _mm256_storeu_ps(out + d, _mm256_fmadd_ps(p, load8(vj + d), _mm256_loadu_ps(out + d)));
+    for (int64_t d = n8; d < head_dim; ++d) out[d] += scores[j] * to_f32(vj[d]);
   }
 }
 
-void attend_heads_avx2(const float* q, int64_t n_q, const float* k, int64_t k_stride, const float* v,
-                       int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
+template <typename KV>
+void attend_heads_avx2(const float* q, int64_t n_q, const KV* k, int64_t k_stride, const KV* v, int64_t v_stride,
+                       int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
   for (int64_t i = 0; i < n_q; ++i)
     attend_head_avx2(q + i * head_dim, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores + i * n_kv,
                      out + i * head_dim);
+}
+
+void f32_to_f16_avx2(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
 // Tile shapes: 16 ymm registers hold R*T accumulators plus R weight vectors.
@@ -500,7 +516,9 @@ KernelTable make_table() {
   t.rmsnorm = rmsnorm_avx2;
   t.swiglu = swiglu_avx2;
   t.softmax = softmax_avx2;
-  t.attend_heads = attend_heads_avx2;
+  t.attend_heads = attend_heads_avx2<float>;
+  t.attend_heads_f16 = attend_heads_avx2<uint16_t>;
+  t.f32_to_f16 = f32_to_f16_avx2;
   auto set = [&](DType type, MatmulKernel k) { t.matmul[static_cast<uint32_t>(type)] = k; };
   set(DType::F32, {DType::F32, nullptr, float_rows<LoadF32>});
   set(DType::F16, {DType::F32, nullptr, float_rows<LoadF16>});

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
@@ -551,8 +552,12 @@ void packed_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int
 
 // NQ heads of D16 x 16 dims. Scores four keys at a time (four independent FMA chains), one f32
 // softmax per head (the AVX2 kernel), then P.V with the outputs held in registers.
-template <int D16, int NQ>
-void attend_fixed(const float* q, const float* k, int64_t ks, const float* v, int64_t vs, int64_t n_kv, float scale,
+// Sixteen K/V elements as f32, from an f32 or an f16 cache row.
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+
+template <int D16, int NQ, typename KV>
+void attend_fixed(const float* q, const KV* k, int64_t ks, const KV* v, int64_t vs, int64_t n_kv, float scale,
                   float* scores, int64_t scores_stride, float* out) {
   constexpr int64_t kDim = D16 * 16;
   __m512 qr[NQ][D16];
@@ -565,7 +570,7 @@ void attend_fixed(const float* q, const float* k, int64_t ks, const float* v, in
       for (auto& x : row) x = _mm512_setzero_ps();
     for (int d = 0; d < D16; ++d)
       for (int jj = 0; jj < 4; ++jj) {
-        const __m512 kv = _mm512_loadu_ps(k + (j + jj) * ks + 16 * d);
+        const __m512 kv = load16(k + (j + jj) * ks + 16 * d);
         for (int i = 0; i < NQ; ++i) a[i][jj] = _mm512_fmadd_ps(qr[i][d], kv, a[i][jj]);
       }
     for (int i = 0; i < NQ; ++i)
@@ -575,7 +580,7 @@ void attend_fixed(const float* q, const float* k, int64_t ks, const float* v, in
     __m512 a[NQ];
     for (auto& x : a) x = _mm512_setzero_ps();
     for (int d = 0; d < D16; ++d) {
-      const __m512 kv = _mm512_loadu_ps(k + j * ks + 16 * d);
+      const __m512 kv = load16(k + j * ks + 16 * d);
       for (int i = 0; i < NQ; ++i) a[i] = _mm512_fmadd_ps(qr[i][d], kv, a[i]);
     }
     for (int i = 0; i < NQ; ++i) scores[i * scores_stride + j] = _mm512_reduce_add_ps(a[i]);
@@ -588,7 +593,7 @@ void attend_fixed(const float* q, const float* k, int64_t ks, const float* v, in
     __m512 p[NQ];
     for (int i = 0; i < NQ; ++i) p[i] = _mm512_set1_ps(scores[i * scores_stride + j]);
     for (int d = 0; d < D16; ++d) {
-      const __m512 vv = _mm512_loadu_ps(v + j * vs + 16 * d);
+      const __m512 vv = load16(v + j * vs + 16 * d);
       for (int i = 0; i < NQ; ++i) o[i][d] = _mm512_fmadd_ps(p[i], vv, o[i][d]);
     }
   }
@@ -597,24 +602,29 @@ void attend_fixed(const float* q, const float* k, int64_t ks, const float* v, in
 }
 
 // Heads in pairs where two heads' queries and outputs fit the 32 registers (head_dim <= 128).
-template <int D16>
-void attend_group(const float* q, int64_t n_q, const float* k, int64_t ks, const float* v, int64_t vs, int64_t n_kv,
+template <int D16, typename KV>
+void attend_group(const float* q, int64_t n_q, const KV* k, int64_t ks, const KV* v, int64_t vs, int64_t n_kv,
                   float scale, float* scores, float* out) {
   constexpr int64_t kDim = D16 * 16;
   int64_t i = 0;
   if constexpr (D16 <= 8)
     for (; i + 2 <= n_q; i += 2)
-      attend_fixed<D16, 2>(q + i * kDim, k, ks, v, vs, n_kv, scale, scores + i * n_kv, n_kv, out + i * kDim);
-  for (; i < n_q; ++i) attend_fixed<D16, 1>(q + i * kDim, k, ks, v, vs, n_kv, scale, scores + i * n_kv, n_kv, out + i * kDim);
+      attend_fixed<D16, 2, KV>(q + i * kDim, k, ks, v, vs, n_kv, scale, scores + i * n_kv, n_kv, out + i * kDim);
+  for (; i < n_q; ++i) attend_fixed<D16, 1, KV>(q + i * kDim, k, ks, v, vs, n_kv, scale, scores + i * n_kv, n_kv, out + i * kDim);
 }
 
-void attend_heads_avx512(const float* q, int64_t n_q, const float* k, int64_t ks, const float* v, int64_t vs,
+template <typename KV>
+void attend_heads_avx512(const float* q, int64_t n_q, const KV* k, int64_t ks, const KV* v, int64_t vs,
                          int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
   switch (head_dim) {
     case 64: return attend_group<4>(q, n_q, k, ks, v, vs, n_kv, scale, scores, out);
     case 128: return attend_group<8>(q, n_q, k, ks, v, vs, n_kv, scale, scores, out);
     case 256: return attend_group<16>(q, n_q, k, ks, v, vs, n_kv, scale, scores, out);
-    default: return avx2_kernels().attend_heads(q, n_q, k, ks, v, vs, n_kv, head_dim, scale, scores, out);
+    default:
+      if constexpr (std::is_same_v<KV, float>)
+        return avx2_kernels().attend_heads(q, n_q, k, ks, v, vs, n_kv, head_dim, scale, scores, out);
+      else
+        return avx2_kernels().attend_heads_f16(q, n_q, k, ks, v, vs, n_kv, head_dim, scale, scores, out);
   }
 }
 
@@ -644,7 +654,8 @@ void float_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int6
 KernelTable make_table() {
   KernelTable t = avx2_kernels();
   t.isa = Isa::kAvx512;
-  t.attend_heads = attend_heads_avx512;
+  t.attend_heads = attend_heads_avx512<float>;
+  t.attend_heads_f16 = attend_heads_avx512<uint16_t>;
   auto set_rows = [&](DType type, MatmulRowsFn rows) { t.matmul[static_cast<uint32_t>(type)].rows = rows; };
   set_rows(DType::F32, float_rows<LoadF32>);
   set_rows(DType::F16, float_rows<LoadF16>);

@@ -45,8 +45,9 @@ class DeepseekModel final : public Model {
     return Status::ok();
   }
 
-  // The cache holds the normalised latent and the roped shared key, not per-head K/V.
-  Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots) const override {
+  // The cache holds the normalised latent and the roped shared key, not per-head K/V; in f32
+  // whatever type is asked for (the absorbed-matrix decode reads it as f32).
+  Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots, KvType /*type*/ = KvType::kF32) const override {
     return KvCache::create(spec_.n_layers, spec_.mla.cache_width(), 0, n_ctx, n_slots);
   }
 
@@ -110,6 +111,7 @@ class DeepseekModel final : public Model {
     if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n)
       return Error("batch arrays have different lengths");
     if (cache.k_dim() != spec_.mla.cache_width() || cache.v_dim() != 0) return Error("KV cache was made for another model");
+    if (cache.type() != KvType::kF32) return Error("the MLA latent cache is f32 (create it with create_cache)");
     for (size_t i = 0; i < n; ++i) {
       if (batch.tokens[i] < 0 || batch.tokens[i] >= spec_.n_vocab)
         return Error("token id " + std::to_string(batch.tokens[i]) + " is outside the vocabulary [0, " +

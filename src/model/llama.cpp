@@ -173,14 +173,21 @@ class LlamaModel final : public Model {
     add_bias(k_.data(), L.bk, n);
     add_bias(v_.data(), L.bv, n);
 
+    const bool f16 = cache.type() == KvType::kF16;
     // Tokens are independent here (each writes its own rows and its own cache position).
     parallel_for(n, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const int64_t pos = batch.positions[t];
         prepare_heads(&q_[t * s.q_dim()], s.n_heads, L.q_norm, t);
         prepare_heads(&k_[t * s.kv_dim()], s.n_kv_heads, L.k_norm, t);
-        std::memcpy(cache.key(batch.seq_ids[t], layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
-        std::memcpy(cache.value(batch.seq_ids[t], layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+        const int64_t slot = batch.seq_ids[t];
+        if (f16) {
+          kernels::f32_to_f16(&k_[t * s.kv_dim()], cache.key16(slot, layer, pos), s.kv_dim());
+          kernels::f32_to_f16(&v_[t * s.kv_dim()], cache.value16(slot, layer, pos), s.kv_dim());
+        } else {
+          std::memcpy(cache.key(slot, layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+          std::memcpy(cache.value(slot, layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
+        }
       }
     });
 
@@ -200,9 +207,16 @@ class LlamaModel final : public Model {
         const int64_t head0 = g * group;
         scores.resize(static_cast<size_t>(group * (pos + 1)));
         // Positions of one slot and layer are contiguous in the cache: stride k_dim / v_dim.
-        kernels::attend_heads(&q_[t * s.q_dim() + head0 * s.head_dim], group, cache.key(slot, layer, 0) + kv_off,
-                              cache.k_dim(), cache.value(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim,
-                              scale, scores.data(), &attn_[t * s.q_dim() + head0 * s.head_dim]);
+        const float* q = &q_[t * s.q_dim() + head0 * s.head_dim];
+        float* out = &attn_[t * s.q_dim() + head0 * s.head_dim];
+        if (f16)
+          kernels::attend_heads_f16(q, group, cache.key16(slot, layer, 0) + kv_off, cache.k_dim(),
+                                    cache.value16(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim, scale,
+                                    scores.data(), out);
+        else
+          kernels::attend_heads(q, group, cache.key(slot, layer, 0) + kv_off, cache.k_dim(),
+                                cache.value(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim, scale,
+                                scores.data(), out);
       }
     });
 

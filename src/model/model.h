@@ -26,9 +26,10 @@ class Model {
   // cache, or slots that do not exist.
   virtual Status forward(const Batch& batch, KvCache& cache, std::vector<float>& logits) = 0;
 
-  // Plain attention caches K and V of n_kv_heads x head_dim; MLA overrides with its latent width.
-  virtual Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots) const {
-    return KvCache::create(spec_.n_layers, spec_.kv_dim(), spec_.kv_dim(), n_ctx, n_slots);
+  // Plain attention caches K and V of n_kv_heads x head_dim, in `type`; MLA overrides with its
+  // latent width (and keeps it in f32 whatever `type` says).
+  virtual Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots, KvType type = KvType::kF32) const {
+    return KvCache::create(spec_.n_layers, spec_.kv_dim(), spec_.kv_dim(), n_ctx, n_slots, type);
   }
 
  protected:

@@ -34,7 +34,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& model_path, cons
   e->tokenizer_ = std::move(m.tokenizer);
   e->n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(e->spec().n_ctx_train, 4096);
   if (e->n_ctx_ < 2) return Error("context size must be at least 2");
-  KY_ASSIGN_OR_RETURN(KvCache cache, e->loaded_.model->create_cache(e->n_ctx_, options.n_parallel));
+  KY_ASSIGN_OR_RETURN(KvCache cache, e->loaded_.model->create_cache(e->n_ctx_, options.n_parallel, options.cache_type));
   Engine* self = e.get();
   e->scheduler_ = std::make_unique<Scheduler>(*e->loaded_.model, std::move(cache), *e->tokenizer_,
                                               options.max_batch_tokens,

@@ -31,6 +31,7 @@ struct EngineOptions {
   int max_queued = 64;         // requests waiting for a slot; submit() refuses more
   int n_threads = 0;           // 0: the CPUs available to the process
   int max_batch_tokens = 512;  // tokens per forward step; longer prompts are fed in chunks
+  KvType cache_type = KvType::kF32;  // f16 halves the cache and the bytes attention reads per step
 };
 
 struct SubmitResult {

@@ -27,7 +27,7 @@ Result<std::unique_ptr<Session>> Session::open(const std::string& model_path, co
                  " tokens but the model only " + std::to_string(spec.n_vocab));
   int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(spec.n_ctx_train, 4096);
   if (n_ctx < 1) return Error("context size must be positive");
-  KY_ASSIGN_OR_RETURN(s->cache_, s->loaded_.model->create_cache(n_ctx, 1));
+  KY_ASSIGN_OR_RETURN(s->cache_, s->loaded_.model->create_cache(n_ctx, 1, options.cache_type));
   return s;
 }
 

@@ -17,6 +17,7 @@ namespace kaiyuan {
 struct SessionOptions {
   int64_t n_ctx = 0;    // 0: the model's training context, capped at 4096
   int n_threads = 0;    // 0: the CPUs available to the process
+  KvType cache_type = KvType::kF32;
 };
 
 struct GenerateOptions {

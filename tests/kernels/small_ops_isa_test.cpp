@@ -99,6 +99,54 @@ TEST_P(SmallOpsIsaTest, AttendHeadsMatchesReference) {
   }
 }
 
+TEST_P(SmallOpsIsaTest, AttendHeadsOverAnF16CacheMatchesReference) {
+  ASSERT_NE(table().attend_heads_f16, nullptr);
+  for (int64_t head_dim : {64, 128, 256, 20}) {
+    for (int64_t n_q : {1, 2, 5}) {
+      for (int64_t n_kv : {1, 2, 7, 300}) {
+        const int64_t stride = 3 * head_dim + 5;
+        const std::vector<float> q = random_floats(static_cast<size_t>(n_q * head_dim), 41, 1.0f);
+        const std::vector<float> kf = random_floats(static_cast<size_t>(n_kv * stride), 42, 1.0f);
+        const std::vector<float> vf = random_floats(static_cast<size_t>(n_kv * stride), 43, 1.0f);
+        std::vector<uint16_t> k(kf.size()), v(vf.size());
+        ref::f32_to_f16(kf.data(), k.data(), static_cast<int64_t>(kf.size()));
+        ref::f32_to_f16(vf.data(), v.data(), static_cast<int64_t>(vf.size()));
+        std::vector<float> s1(static_cast<size_t>(n_kv)), s2(static_cast<size_t>(n_q * n_kv));
+        std::vector<float> got(static_cast<size_t>(n_q * head_dim)), want(static_cast<size_t>(head_dim));
+        const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+        table().attend_heads_f16(q.data(), n_q, k.data() + 1, stride, v.data() + 2, stride, n_kv, head_dim, scale,
+                                 s2.data(), got.data());
+        for (int64_t i = 0; i < n_q; ++i) {
+          ref::attend_head_f16(q.data() + i * head_dim, k.data() + 1, stride, v.data() + 2, stride, n_kv, head_dim,
+                               scale, s1.data(), want.data());
+          for (int64_t d = 0; d < head_dim; ++d)
+            ASSERT_NEAR(got[static_cast<size_t>(i * head_dim + d)], want[d], 2e-5f)
+                << "head_dim=" << head_dim << " n_q=" << n_q << " n_kv=" << n_kv << " head=" << i << " d=" << d;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(SmallOpsIsaTest, F32ToF16RoundsAsTheScalarCodec) {
+  ASSERT_NE(table().f32_to_f16, nullptr);
+  std::vector<float> x = random_floats(1001, 44, 100.0f);
+  // Ties, subnormals, overflow, infinities, NaN and signed zero.
+  const float special[] = {0.0f, -0.0f, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 6e-8f, -3e-5f, 65504.0f, 65520.0f,
+                           1e6f, -1e6f, INFINITY, -INFINITY, NAN};
+  x.insert(x.begin(), std::begin(special), std::end(special));
+  std::vector<uint16_t> got(x.size()), want(x.size());
+  table().f32_to_f16(x.data(), got.data(), static_cast<int64_t>(x.size()));
+  ref::f32_to_f16(x.data(), want.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE((got[i] & 0x7C00) == 0x7C00 && (got[i] & 0x03FF) != 0) << "NaN stays NaN";
+      continue;
+    }
+    EXPECT_EQ(got[i], want[i]) << "x=" << x[i];
+  }
+}
+
 std::string isa_label(const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); }
 
 INSTANTIATE_TEST_SUITE_P(SupportedIsas, SmallOpsIsaTest, ::testing::ValuesIn(supported_fast_isas()), isa_label);

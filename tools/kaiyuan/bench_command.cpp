@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "command.h"
+#include "model_args.h"
 #include "core/parallel.h"
 #include "kernels/dispatch.h"
 #include "model/model.h"
@@ -28,6 +29,7 @@ struct BenchArgs {
   int reps = 5;
   int threads = 0;
   bool json = false;
+  std::string cache_type = "f32";
 };
 
 using Clock = std::chrono::steady_clock;
@@ -54,8 +56,8 @@ Stats summarize(std::vector<double> v) {
 }
 
 // Seconds for one prompt batch of n tokens (logits for the last one only, as llama-bench).
-Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids) {
-  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1);
+Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids, KvType cache_type) {
+  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1, cache_type);
   if (!cache) return cache.status();
   Batch batch;
   for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), 0, i + 1 == ids.size());
@@ -67,8 +69,8 @@ Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids) {
 }
 
 // Seconds for n single-token decodes starting at position 0.
-Result<double> time_generation(Model& model, const std::vector<int32_t>& ids) {
-  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1);
+Result<double> time_generation(Model& model, const std::vector<int32_t>& ids, KvType cache_type) {
+  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1, cache_type);
   if (!cache) return cache.status();
   Batch batch;
   std::vector<float> logits;
@@ -82,7 +84,7 @@ Result<double> time_generation(Model& model, const std::vector<int32_t>& ids) {
   return seconds_since(start);
 }
 
-using TimeFn = Result<double> (*)(Model&, const std::vector<int32_t>&);
+using TimeFn = Result<double> (*)(Model&, const std::vector<int32_t>&, KvType);
 
 int run(const BenchArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
@@ -106,6 +108,7 @@ int run(const BenchArgs& a) {
 
   const std::string isa(kernels::active_isa_name());
   const int threads = num_threads();
+  const KvType cache_type = cache_type_of(a.cache_type);
   std::error_code ec;
   const auto file_bytes = std::filesystem::is_regular_file(a.model, ec) ? std::filesystem::file_size(a.model, ec) : 0;
   if (!a.json)
@@ -121,11 +124,11 @@ int run(const BenchArgs& a) {
   for (const Test& test : tests) {
     if (test.n <= 0) continue;
     const std::vector<int32_t> ids = random_ids(test.n);
-    auto warm = test.fn(model, ids);  // first touch of the weights, caches, pool
+    auto warm = test.fn(model, ids, cache_type);  // first touch of the weights, caches, pool
     if (!warm) return fail(warm.status().message());
     std::vector<double> rates;
     for (int r = 0; r < a.reps; ++r) {
-      auto s = test.fn(model, random_ids(test.n));
+      auto s = test.fn(model, random_ids(test.n), cache_type);
       if (!s) return fail(s.status().message());
       rates.push_back(test.n / *s);
     }
@@ -134,9 +137,9 @@ int run(const BenchArgs& a) {
     if (a.json) {
       std::printf(
           "{\"test\":\"%s\",\"tokens_per_s\":%.3f,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,\"isa\":\"%s\",\"threads\":%d,"
-          "\"load_s\":%.3f,\"peak_rss_mib\":%.1f,\"model_bytes\":%llu,\"repacked_mib\":%.1f}\n",
+          "\"load_s\":%.3f,\"peak_rss_mib\":%.1f,\"model_bytes\":%llu,\"repacked_mib\":%.1f,\"cache_type\":\"%s\"}\n",
           name.c_str(), st.median, st.min, st.max, a.reps, isa.c_str(), threads, load_s, peak_rss_mib(),
-          static_cast<unsigned long long>(file_bytes), repacked_mib);
+          static_cast<unsigned long long>(file_bytes), repacked_mib, kv_type_name(cache_type));
     } else {
       std::printf("%-8s %10.2f tokens/s  (min %.2f, max %.2f over %d runs)\n", name.c_str(), st.median, st.min,
                   st.max, a.reps);
@@ -154,6 +157,7 @@ const bool kRegistered = add_command("bench", "Measure prompt and generation thr
   sub.add_option("-n,--n-gen", a->n_gen, "Generated tokens per tg run (0 = skip)")->check(CLI::Range(0, 1 << 20));
   sub.add_option("-r,--repetitions", a->reps, "Timed runs per test")->check(CLI::Range(1, 1000));
   sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
+  add_cache_type_option(sub, a->cache_type);
   sub.add_flag("--json", a->json, "One JSON line per test");
   return [a] { return run(*a); };
 });

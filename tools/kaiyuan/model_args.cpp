@@ -27,4 +27,11 @@ std::string json_string(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+void add_cache_type_option(CLI::App& sub, std::string& value) {
+  sub.add_option("--cache-type", value, "KV cache element type: f32 (exact) or f16 (half the memory)")
+      ->check(CLI::IsMember({"f32", "f16"}));
+}
+
+KvType cache_type_of(const std::string& value) { return parse_kv_type(value).value_or(KvType::kF32); }
+
 }  // namespace kaiyuan::cli

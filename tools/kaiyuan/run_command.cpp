@@ -16,6 +16,7 @@ struct RunArgs {
   int32_t n_predict = 128;
   int threads = 0;
   int64_t ctx_size = 0;
+  std::string cache_type = "f32";
   bool json = false;
   std::vector<std::string> stop;
   SamplingParams sampling;
@@ -25,6 +26,7 @@ int run(const RunArgs& a, bool have_prompt) {
   SessionOptions so;
   so.n_threads = a.threads;
   so.n_ctx = a.ctx_size;
+  so.cache_type = cache_type_of(a.cache_type);
   auto session = Session::open(a.model, so);
   if (!session) return fail(session.status().message());
   Session& s = **session;
@@ -88,6 +90,7 @@ const bool kRegistered = add_command("run", "Generate text from a prompt", [](CL
   sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
   sub.add_option("-c,--ctx-size", a->ctx_size, "Context size (default: model's, at most 4096)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  add_cache_type_option(sub, a->cache_type);
   sub.add_flag("--json", a->json, "Print one JSON line {prompt_ids, ids, text} instead of streaming");
   return [a, p] { return run(*a, p->count() > 0); };
 });

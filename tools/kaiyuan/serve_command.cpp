@@ -11,6 +11,7 @@
 
 #include "chat/chat_template.h"
 #include "command.h"
+#include "model_args.h"
 #include "runtime/engine.h"
 #include "server/http_server.h"
 
@@ -25,6 +26,7 @@ struct ServeArgs {
   int queue = 64;
   int threads = 0;
   int64_t ctx_size = 0;
+  std::string cache_type = "f32";
   int batch = 512;
   std::string api_key;
   std::string alias;
@@ -87,6 +89,7 @@ int serve(const ServeArgs& a) {
   eo.max_queued = a.queue;
   eo.n_threads = a.threads;
   eo.max_batch_tokens = a.batch;
+  eo.cache_type = cache_type_of(a.cache_type);
   auto engine = Engine::open(a.model, eo);
   if (!engine) return fail(engine.status().message());
 
@@ -143,6 +146,7 @@ const bool kRegistered = add_command("serve", "OpenAI-compatible HTTP server", [
   sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
   sub.add_option("-c,--ctx-size", a->ctx_size, "Context of each slot (default: model's, at most 4096)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 24));
+  add_cache_type_option(sub, a->cache_type);
   sub.add_option("-b,--batch-size", a->batch, "Tokens per forward step")->check(CLI::Range(1, 1 << 20));
   sub.add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' (or set KAIYUAN_API_KEY)");
   sub.add_option("--alias", a->alias, "Model id clients use (default: the file name)");

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/half.h"
 #include "core/parallel.h"
 #include "core/status.h"
 #include "kernels/ref/ops_ref.h"
@@ -113,6 +114,28 @@ void attend_head(const float* q, const float* k, int64_t k_stride, const float* 
     const float a = scores[j];
     for (int64_t d = 0; d < head_dim; ++d) out[d] += a * vj[d];
   }
+}
+
+// attend_head with K and V rows read from IEEE half.
+void attend_head_f16(const float* q, const uint16_t* k, int64_t k_stride, const uint16_t* v, int64_t v_stride,
+                     int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const uint16_t* kj = k + j * k_stride;
+    float dot = 0.0f;
+    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * f16_to_f32(kj[d]);
+    scores[j] = dot * scale;
+  }
+  softmax(scores, n_kv);
+  for (int64_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
+  for (int64_t j = 0; j < n_kv; ++j) {
+    const uint16_t* vj = v + j * v_stride;
+    const float a = scores[j];
+    for (int64_t d = 0; d < head_dim; ++d) out[d] += a * f16_to_f32(vj[d]);
+  }
+}
+
+void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = kaiyuan::f32_to_f16(src[i]);
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {

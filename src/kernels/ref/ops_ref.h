@@ -19,6 +19,9 @@ void rope_rotate(float* head, int64_t rope_dim, const float* cos, const float* s
 void softmax(float* x, int64_t n);
 void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
                  int64_t head_dim, float scale, float* scores, float* out);
+void attend_head_f16(const float* q, const uint16_t* k, int64_t k_stride, const uint16_t* v, int64_t v_stride,
+                     int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out);
+void f32_to_f16(const float* src, uint16_t* dst, int64_t n);
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 
 }  // namespace kaiyuan::kernels::ref
