@@ -42,6 +42,10 @@ struct KernelTable {
                            int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores,
                            float* out) = nullptr;
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n) = nullptr;
+  // The machine's int8 multiply-add peak, for `kaiyuan bench --roofline`: runs `iters` rounds of
+  // independent register-only u8 x s8 dot products (no memory traffic) and returns the
+  // multiply-adds done. Null where no SIMD integer path exists.
+  int64_t (*int8_peak_loop)(int64_t iters) = nullptr;
 
   const MatmulKernel* matmul_for(DType t) const {
     const auto id = static_cast<uint32_t>(t);

@@ -2,6 +2,9 @@
 // generation (tg) throughput as llama-bench measures them: pp = one batch of p tokens into a fresh
 // cache, tg = n single-token decodes into a fresh cache; random token ids (speed does not depend on
 // them); median, min and max tokens/s over r runs after one warm-up run of each.
+// --roofline adds the machine's limits measured in the same run: the memory read bandwidth, and the
+// tg rate it allows for this model's weight bytes per token; the int8 multiply-add peak, and the pp
+// rate it allows for the model's multiply-adds per token.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -16,8 +19,10 @@
 #include "model_args.h"
 #include "core/parallel.h"
 #include "kernels/dispatch.h"
+#include "kernels/roofline.h"
 #include "model/model.h"
 #include "model/repacked_source.h"
+#include "model/weight_footprint.h"
 
 namespace kaiyuan::cli {
 namespace {
@@ -29,6 +34,7 @@ struct BenchArgs {
   int reps = 5;
   int threads = 0;
   bool json = false;
+  bool roofline = false;
   std::string cache_type = "f32";
 };
 
@@ -85,6 +91,28 @@ Result<double> time_generation(Model& model, const std::vector<int32_t>& ids, Kv
 }
 
 using TimeFn = Result<double> (*)(Model&, const std::vector<int32_t>&, KvType);
+
+// A generated token reads its active weights once (tg line = bandwidth / bytes per token); a prompt
+// token costs one multiply-add per active parameter (pp line = int8 peak / active parameters).
+void print_roofline(const BenchArgs& a, const Model& model, const WeightSource& file, int threads) {
+  const WeightFootprint fp = weight_footprint(model.spec(), file);
+  const double gbs = kernels::measure_read_bandwidth(size_t{512} << 20, 5);
+  const double peak = kernels::measure_int8_peak(5);
+  const double tg_line = fp.bytes_per_token > 0 ? gbs * 1e9 / fp.bytes_per_token : 0.0;
+  const double pp_line = fp.active_params > 0 ? peak * 1e9 / static_cast<double>(fp.active_params) : 0.0;
+  if (a.json) {
+    std::printf(
+        "{\"test\":\"roofline\",\"read_gb_per_s\":%.2f,\"weight_bytes_per_token\":%.0f,\"tg_line_tokens_per_s\":%.2f,"
+        "\"int8_peak_gmacs\":%.1f,\"macs_per_token\":%lld,\"pp_line_tokens_per_s\":%.1f,\"threads\":%d}\n",
+        gbs, fp.bytes_per_token, tg_line, peak, static_cast<long long>(fp.active_params), pp_line, threads);
+  } else {
+    std::printf("memory read %.1f GB/s, %.1f MiB of weights per token: tg line %.1f tokens/s\n", gbs,
+                fp.bytes_per_token / (1 << 20), tg_line);
+    std::printf("int8 peak %.1f Gmac/s (%d threads), %.0f M multiply-adds per token: pp line %.1f tokens/s\n", peak,
+                threads, static_cast<double>(fp.active_params) / 1e6, pp_line);
+  }
+  std::fflush(stdout);
+}
 
 int run(const BenchArgs& a) {
   if (a.threads > 0) set_num_threads(a.threads);
@@ -146,6 +174,7 @@ int run(const BenchArgs& a) {
     }
     std::fflush(stdout);
   }
+  if (a.roofline) print_roofline(a, model, *loaded->source, threads);
   if (!a.json) std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
   return 0;
 }
@@ -159,6 +188,7 @@ const bool kRegistered = add_command("bench", "Measure prompt and generation thr
   sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
   add_cache_type_option(sub, a->cache_type);
   sub.add_flag("--json", a->json, "One JSON line per test");
+  sub.add_flag("--roofline", a->roofline, "Also measure memory bandwidth and the int8 peak (the tg and pp lines)");
   return [a] { return run(*a); };
 });
 
