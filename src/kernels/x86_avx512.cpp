@@ -661,8 +661,10 @@ int64_t int8_peak_loop_avx512(int64_t iters) {
   for (int64_t i = 0; i < iters; ++i)
     for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
   __m512i sum = acc[0];
-  for (int c = 1; c < kChains; ++c) sum = _mm512_add_epi32(sum, acc[c]);
-  volatile int sink = _mm512_reduce_add_epi32(sum);
+  for (int c = 1; c < kChains; ++c) sum = _mm512_add_epi32(sum, acc[c]);  // wraps: only kept, never used
+  alignas(64) uint32_t lanes[16];  // unsigned: _mm512_reduce_add_epi32 would add in signed int (UB)
+  _mm512_store_si512(lanes, sum);
+  volatile uint32_t sink = lanes[0] ^ lanes[15];
   (void)sink;
   return iters * kChains * 64;
 }
