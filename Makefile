@@ -32,7 +32,7 @@ test-asan: deps
 # The threaded parts under ThreadSanitizer: the thread pool, the engine/scheduler, and the HTTP server
 # (its C++ tests and the concurrent Python client suites against a TSan-built `kaiyuan serve`). Only
 # the targets those tests need are built; the single-threaded parser tests are left to the other builds.
-TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAIYUAN_SANITIZE=thread -DKAIYUAN_BUILD_BENCH=OFF
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target core_tests runtime_tests server_tests kaiyuan
