@@ -98,40 +98,41 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-// The loops src/model/llama.cpp ran inline before this kernel existed (same order of operations).
-void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
-                 int64_t head_dim, float scale, float* scores, float* out) {
+namespace {
+
+float kv_value(float x) { return x; }
+float kv_value(uint16_t h) { return f16_to_f32(h); }
+
+// The loops src/model/llama.cpp ran inline before this kernel existed (same order of operations),
+// over f32 or IEEE-half K/V rows.
+template <typename KV>
+void attend_head_rows(const float* q, const KV* k, int64_t k_stride, const KV* v, int64_t v_stride, int64_t n_kv,
+                      int64_t head_dim, float scale, float* scores, float* out) {
   for (int64_t j = 0; j < n_kv; ++j) {
-    const float* kj = k + j * k_stride;
+    const KV* kj = k + j * k_stride;
     float dot = 0.0f;
-    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * kj[d];
+    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * kv_value(kj[d]);
     scores[j] = dot * scale;
   }
   softmax(scores, n_kv);
   for (int64_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
   for (int64_t j = 0; j < n_kv; ++j) {
-    const float* vj = v + j * v_stride;
+    const KV* vj = v + j * v_stride;
     const float a = scores[j];
-    for (int64_t d = 0; d < head_dim; ++d) out[d] += a * vj[d];
+    for (int64_t d = 0; d < head_dim; ++d) out[d] += a * kv_value(vj[d]);
   }
 }
 
-// attend_head with K and V rows read from IEEE half.
+}  // namespace
+
+void attend_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
+                 int64_t head_dim, float scale, float* scores, float* out) {
+  attend_head_rows(q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
+}
+
 void attend_head_f16(const float* q, const uint16_t* k, int64_t k_stride, const uint16_t* v, int64_t v_stride,
                      int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out) {
-  for (int64_t j = 0; j < n_kv; ++j) {
-    const uint16_t* kj = k + j * k_stride;
-    float dot = 0.0f;
-    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * f16_to_f32(kj[d]);
-    scores[j] = dot * scale;
-  }
-  softmax(scores, n_kv);
-  for (int64_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
-  for (int64_t j = 0; j < n_kv; ++j) {
-    const uint16_t* vj = v + j * v_stride;
-    const float a = scores[j];
-    for (int64_t d = 0; d < head_dim; ++d) out[d] += a * f16_to_f32(vj[d]);
-  }
+  attend_head_rows(q, k, k_stride, v, v_stride, n_kv, head_dim, scale, scores, out);
 }
 
 void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
