@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "kernels/ops.h"
+#include "kernels/packed_layout.h"
 #include "kernels/ref/ops_ref.h"
 
 namespace kaiyuan::kernels {
@@ -40,7 +41,20 @@ bool set_isa_for_testing(Isa isa) {
   return true;
 }
 
+void pack_groups_with(const KernelTable& k, const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst) {
+  const MatmulKernel* mk = k.matmul_for(packed);
+  if (mk == nullptr || mk->pack == nullptr) return pack_groups(src, packed, g0, g1, dst);
+  const size_t group_bytes = packed_nbytes(packed, kPackRows, src.cols());
+  for (int64_t g = g0; g < g1; ++g)
+    mk->pack(src.data + static_cast<size_t>(g * kPackRows) * src.row_stride(), src.row_stride(), src.cols(),
+             dst + static_cast<size_t>(g) * group_bytes);
+}
+
 // ---- ops.h entry points -------------------------------------------------------------------------
+
+void matmul_packing(const TensorView& w, const float* x, int64_t n_tokens, float* y) {
+  matmul_packing_with(active_kernels(), w, x, n_tokens, y);
+}
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y) {
   matmul_with(active_kernels(), w, x, n_tokens, y);

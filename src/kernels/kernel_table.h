@@ -19,6 +19,10 @@ using MatmulRowsFn = void (*)(const uint8_t* w, size_t w_stride, const uint8_t* 
 // Quantizes n f32 activations (a whole number of act_type blocks) into dst.
 using QuantizeActFn = void (*)(const float* x, uint8_t* dst, int64_t n);
 
+// Packs rows [0, 16) of a matrix in its source layout (rows of `stride` bytes, `cols` columns) into
+// one group of a repacked layout (packed_layout.h), exactly as pack_group does.
+using PackGroupFn = void (*)(const uint8_t* src, size_t stride, int64_t cols, uint8_t* out);
+
 // One weight type's fast matmul: activations are quantized on the fly to act_type (Q8_0 or Q8_K,
 // as ggml-cpu's vec_dot_type) so the inner loops are integer dot products; act_type F32 passes
 // the activations through unchanged.
@@ -26,6 +30,11 @@ struct MatmulKernel {
   DType act_type = DType::F32;
   QuantizeActFn quantize_act = nullptr;
   MatmulRowsFn rows = nullptr;  // null: this table has no fast path for the type
+  // For a repacked layout: a packer fast enough to run per batch (matmul_packing_with), and the
+  // batch size from which packing plus the repacked kernel beats the source layout's kernel
+  // (bench/matmul_bench). Null where this table has none: matmul_packing_with keeps the source layout.
+  PackGroupFn pack = nullptr;
+  int64_t pack_min_tokens = 0;
 };
 
 constexpr int kMaxDTypeId = 72;  // GGUF ggml_type ids (< 32) and our internal layouts (64..)
@@ -64,8 +73,20 @@ bool set_isa_for_testing(Isa isa);
 // Per-ISA tables (x86_avx2.cpp, x86_avx512.cpp); call only when cpu_supports() says so.
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
+// pack_groups (packed_layout.h) through `k`'s packer for the layout where it has one.
+void pack_groups_with(const KernelTable& k, const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst);
+
+// x86_avx512_pack.cpp's packer for a repacked layout, or null.
+PackGroupFn avx512_packer(DType packed);
 
 // matmul through table `k` (the scalar reference when it has no entry for w.dtype).
 void matmul_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y);
+
+// matmul_with for a matrix in its mapped (source) layout that is used for a batch of tokens once,
+// e.g. a MoE expert: each thread packs one group of 16 rows at a time into a scratch buffer
+// (packed_layout.h) and runs the repacked kernel on it while it is hot in L1. Packing costs about
+// one pass over the weights, which the repacked kernels repay from MatmulKernel::pack_min_tokens
+// tokens on; below that, or where `k` has no packer for the layout, it is matmul_with.
+void matmul_packing_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y);
 
 }  // namespace kaiyuan::kernels

@@ -1,9 +1,12 @@
 // The ISA-independent half of matmul: quantize the activations once per call into a scratch buffer
 // owned by the calling thread, then split the weight rows over the thread pool.
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "core/parallel.h"
 #include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
 #include "kernels/ref/ops_ref.h"
 
 namespace kaiyuan::kernels {
@@ -20,7 +23,60 @@ uint8_t* activation_scratch(size_t bytes) {
   return buf.data();
 }
 
+// One group of repacked rows, packed just before use (matmul_packing_with). 64-byte aligned like
+// RepackedWeightSource's copies, so every group block starts on a cache line.
+uint8_t* group_scratch(size_t bytes) {
+  struct FreeAligned {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<uint8_t, FreeAligned> buf;
+  thread_local size_t capacity = 0;
+  if (capacity < bytes) {
+    capacity = (bytes + 63) / 64 * 64;
+    buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, capacity)));
+    if (!buf) std::abort();  // a few KiB per thread: nothing sensible to do without them
+  }
+  return buf.get();
+}
+
+struct Activations {
+  const uint8_t* data;
+  size_t stride;
+};
+
+// The activations as the kernel reads them: x itself for f32 kernels, else quantized once into
+// the calling thread's scratch (rows split over the pool).
+Activations prepare_activations(const MatmulKernel& mk, const float* x, int64_t n_in, int64_t n_tokens) {
+  if (mk.act_type == DType::F32) return {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(n_in) * sizeof(float)};
+  const size_t stride = *row_bytes(mk.act_type, n_in);  // shapes were validated at bind: whole blocks
+  uint8_t* q = activation_scratch(stride * static_cast<size_t>(n_tokens));
+  parallel_for(n_tokens, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) mk.quantize_act(x + t * n_in, q + t * stride, n_in);
+  });
+  return {q, stride};
+}
+
 }  // namespace
+
+void matmul_packing_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y) {
+  const auto layout = packed_layout_for(w.dtype, w.rows(), w.cols());
+  const MatmulKernel* mk = layout ? k.matmul_for(*layout) : nullptr;
+  const auto source_row = row_bytes(w.dtype, w.cols());
+  if (mk == nullptr || mk->pack == nullptr || n_tokens < mk->pack_min_tokens || !source_row ||
+      *source_row * static_cast<size_t>(w.rows()) > w.nbytes)
+    return matmul_with(k, w, x, n_tokens, y);
+  const int64_t n_out = w.rows(), n_in = w.cols();
+  const Activations act = prepare_activations(*mk, x, n_in, n_tokens);
+  const size_t group_bytes = packed_nbytes(*layout, kPackRows, n_in);
+  parallel_for(n_out / kPackRows, [&](int64_t g0, int64_t g1) {
+    uint8_t* packed = group_scratch(group_bytes);
+    for (int64_t g = g0; g < g1; ++g) {
+      mk->pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in, packed);
+      mk->rows(packed, group_bytes / kPackRows, act.data, act.stride, n_in, n_tokens, 0, kPackRows, y + g * kPackRows,
+               n_out);
+    }
+  });
+}
 
 void matmul_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y) {
   const MatmulKernel* mk = k.matmul_for(w.dtype);
@@ -30,16 +86,9 @@ void matmul_with(const KernelTable& k, const TensorView& w, const float* x, int6
   }
   const int64_t n_out = w.rows();
   const int64_t n_in = w.cols();
-  const auto* act = reinterpret_cast<const uint8_t*>(x);
-  size_t act_stride = static_cast<size_t>(n_in) * sizeof(float);
-  if (mk->act_type != DType::F32) {
-    act_stride = *row_bytes(mk->act_type, n_in);  // shapes were validated at bind: whole blocks
-    uint8_t* q = activation_scratch(act_stride * static_cast<size_t>(n_tokens));
-    parallel_for(n_tokens, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) mk->quantize_act(x + t * n_in, q + t * act_stride, n_in);
-    });
-    act = q;
-  }
+  const Activations prepared = prepare_activations(*mk, x, n_in, n_tokens);
+  const uint8_t* act = prepared.data;
+  const size_t act_stride = prepared.stride;
   const int64_t n_chunks = (n_out + kRowGrain - 1) / kRowGrain;
   parallel_for(n_chunks, [&](int64_t begin, int64_t end) {
     const int64_t r1 = end * kRowGrain < n_out ? end * kRowGrain : n_out;

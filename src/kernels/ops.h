@@ -14,6 +14,12 @@ namespace kaiyuan::kernels {
 // thread pool.
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y);
 
+// matmul() of a matrix that stays in its mapped layout (never repacked at load, e.g. MoE experts)
+// but is used for several tokens at once: packs it on the fly, a group of rows at a time, for the
+// repacked kernels (kernels/kernel_table.h matmul_packing_with). Same results as matmul() on the
+// repacked matrix.
+void matmul_packing(const TensorView& w, const float* x, int64_t n_tokens, float* y);
+
 // One row of a (possibly quantized) matrix as f32, e.g. an embedding lookup.  dst: [cols]
 void dequantize_row(const TensorView& w, int64_t row, float* dst);
 

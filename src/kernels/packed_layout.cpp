@@ -1,5 +1,4 @@
-// Scalar packing and unpacking of the layouts in packed_layout.h. Runs once per matrix at load (and
-// in the reference path), so clarity wins over speed here.
+// Packing and unpacking of the layouts in packed_layout.h, in portable C++ (no intrinsics).
 #include "kernels/packed_layout.h"
 
 #include <algorithm>
@@ -28,12 +27,14 @@ void store(uint8_t* p, T v) {
   std::memcpy(p, &v, sizeof(v));
 }
 
-// Level (0..15) of column k of a ggml block_q4_K: 64-column halves j store columns 64j..64j+31 in
-// the low nibbles of qs[32j..32j+31] and 64j+32.. in the high nibbles.
-int q4_k_level(const quant::BlockQ4_K& b, int k) {
-  const int sub = k / 32, l = k % 32;
-  const uint8_t byte = b.qs[32 * (sub / 2) + l];
-  return sub % 2 == 0 ? byte & 0xF : byte >> 4;
+// Every packer below first puts one row's levels into the byte order of the packed layout (each
+// 4-byte chunk as it will sit in the group block), then moves the chunks to their rows' places:
+// chunk c of row i goes to byte 64c + 4i of its 64-byte line. Plain loops over small fixed-size
+// arrays that the compiler vectorizes; packing runs at load for the dense matrices and per batch
+// for mapped MoE experts (kernels/ops.h matmul_packing_on_the_fly), so it has to keep up with
+// memory.
+void scatter_chunks(const uint8_t* row_chunks, int n_chunks, int i, uint8_t* out) {
+  for (int c = 0; c < n_chunks; ++c) std::memcpy(out + 64 * c + 4 * i, row_chunks + 4 * c, 4);
 }
 
 void pack_q8_0_group(const TensorView& src, int64_t g, uint8_t* dst) {
@@ -45,25 +46,29 @@ void pack_q8_0_group(const TensorView& src, int64_t g, uint8_t* dst) {
       quant::BlockQ8_0 blk;
       std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
       int sum = 0;
-      for (int k = 0; k < kQK; ++k) {
-        out[(k / 4) * 64 + i * 4 + k % 4] = static_cast<uint8_t>(blk.qs[k]);
-        sum += blk.qs[k];
-      }
+      for (int k = 0; k < kQK; ++k) sum += blk.qs[k];
+      scatter_chunks(reinterpret_cast<const uint8_t*>(blk.qs), kQK / 4, i, out);
       store<uint16_t>(out + 512 + 2 * i, blk.d);
       store<int16_t>(out + 544 + 2 * i, static_cast<int16_t>(sum));
     }
   }
 }
 
-// Level (0..63, stored +32) of column k of a ggml block_q6_K (dequantize_row_q6_K): each 128-column
-// half h reads ql[64h..], qh[32h..]; run r of 32 columns takes ql[l] or ql[l + 32] (r odd), low
-// nibble for r < 2, and qh bits 2r, 2r + 1.
-int q6_k_level(const quant::BlockQ6_K& b, int k) {
-  const int half = k / 128, r = (k % 128) / 32, l = k % 32;
-  const uint8_t ql = b.ql[64 * half + l + (r % 2) * 32];
-  const int lo = r < 2 ? ql & 0xF : ql >> 4;
-  const int hi = (b.qh[32 * half + l] >> (2 * r)) & 3;
-  return lo | (hi << 4);
+// The 6-bit levels (0..63, stored +32) of a ggml block_q6_K, in column order
+// (dequantize_row_q6_K): each 128-column half h reads ql[64h..], qh[32h..]; run r of 32 columns
+// takes ql[l] or ql[l + 32] (r odd), low nibble for r < 2, and qh bits 2r, 2r + 1.
+void q6_k_levels(const quant::BlockQ6_K& b, uint8_t* lev) {
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* ql = b.ql + 64 * half;
+    const uint8_t* qh = b.qh + 32 * half;
+    uint8_t* out = lev + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      out[l] = static_cast<uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+      out[32 + l] = static_cast<uint8_t>((ql[32 + l] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+      out[64 + l] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      out[96 + l] = static_cast<uint8_t>((ql[32 + l] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
 }
 
 void pack_q6_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
@@ -74,18 +79,20 @@ void pack_q6_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
     for (int i = 0; i < kPackRows; ++i) {
       quant::BlockQ6_K blk;
       std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
-      for (int j = 0; j < 8; ++j)
-        for (int l = 0; l < 4; ++l) {
-          uint8_t hi_a = 0, hi_b = 0;
-          for (int h = 0; h < 4; ++h) {
-            const int lo = q6_k_level(blk, 32 * j + 4 * h + l), up = q6_k_level(blk, 32 * j + 4 * (h + 4) + l);
-            out[256 * j + 64 * h + 4 * i + l] = static_cast<uint8_t>((lo & 0xF) | ((up & 0xF) << 4));
-            hi_a |= static_cast<uint8_t>((lo >> 4) << (2 * h));
-            hi_b |= static_cast<uint8_t>((up >> 4) << (2 * h));
+      uint8_t lev[kQK_K];
+      q6_k_levels(blk, lev);
+      for (int j = 0; j < 8; ++j) {
+        const uint8_t* s = lev + 32 * j;  // sub-block j: chunks h = 0..3 pair columns 4h+l and 16+4h+l
+        uint8_t lo[16], hi[8] = {};
+        for (int k = 0; k < 16; ++k) lo[k] = static_cast<uint8_t>((s[k] & 0xF) | ((s[16 + k] & 0xF) << 4));
+        for (int h = 0; h < 4; ++h)
+          for (int l = 0; l < 4; ++l) {
+            hi[l] |= static_cast<uint8_t>((s[4 * h + l] >> 4) << (2 * h));
+            hi[4 + l] |= static_cast<uint8_t>((s[16 + 4 * h + l] >> 4) << (2 * h));
           }
-          out[2048 + 128 * j + 4 * i + l] = hi_a;
-          out[2048 + 128 * j + 64 + 4 * i + l] = hi_b;
-        }
+        scatter_chunks(lo, 4, i, out + 256 * j);
+        scatter_chunks(hi, 2, i, out + 2048 + 128 * j);
+      }
       for (int s = 0; s < 16; ++s) out[3072 + 16 * s + i] = static_cast<uint8_t>(blk.scales[s]);
       store<uint16_t>(out + 3328 + 2 * i, blk.d);
     }
@@ -95,10 +102,8 @@ void pack_q6_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
 void pack_bf16_group(const TensorView& src, int64_t g, uint8_t* dst) {
   const int64_t cols = src.cols();
   const size_t stride = src.row_stride();
-  for (int i = 0; i < kPackRows; ++i) {
-    const uint8_t* row = src.data + static_cast<size_t>(g * kPackRows + i) * stride;
-    for (int64_t k = 0; k < cols; k += 2) std::memcpy(dst + (k / 2) * 64 + 4 * i, row + 2 * k, 4);
-  }
+  for (int i = 0; i < kPackRows; ++i)
+    scatter_chunks(src.data + static_cast<size_t>(g * kPackRows + i) * stride, static_cast<int>(cols / 2), i, dst);
 }
 
 void pack_q4_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
@@ -109,16 +114,21 @@ void pack_q4_k_group(const TensorView& src, int64_t g, uint8_t* dst) {
     for (int i = 0; i < kPackRows; ++i) {
       quant::BlockQ4_K blk;
       std::memcpy(&blk, src.data + static_cast<size_t>(g * kPackRows + i) * stride + b * sizeof(blk), sizeof(blk));
-      uint8_t sc[8], mn[8];
-      for (int j = 0; j < 8; ++j) quant::detail::get_scale_min_k4(j, blk.scales, &sc[j], &mn[j]);
+      // ggml's 64-column pair p holds sub-block 2p in the low nibbles of qs[32p..32p+31] and 2p+1
+      // in the high ones; the packed byte k of sub-block j holds its columns k and 16 + k.
+      uint8_t nib[8][16];
+      for (int p = 0; p < 4; ++p)
+        for (int k = 0; k < 16; ++k) {
+          const uint8_t a = blk.qs[32 * p + k], c = blk.qs[32 * p + 16 + k];
+          nib[2 * p][k] = static_cast<uint8_t>((a & 0xF) | (c << 4));
+          nib[2 * p + 1][k] = static_cast<uint8_t>((a >> 4) | (c & 0xF0));
+        }
       for (int j = 0; j < 8; ++j) {
-        for (int h = 0; h < 4; ++h)
-          for (int l = 0; l < 4; ++l) {
-            const int lo = q4_k_level(blk, 32 * j + 4 * h + l), hi = q4_k_level(blk, 32 * j + 4 * (h + 4) + l);
-            out[256 * j + 64 * h + 4 * i + l] = static_cast<uint8_t>(lo | (hi << 4));
-          }
-        out[2048 + 16 * j + i] = sc[j];
-        out[2176 + 16 * j + i] = mn[j];
+        scatter_chunks(nib[j], 4, i, out + 256 * j);
+        uint8_t sc, mn;
+        quant::detail::get_scale_min_k4(j, blk.scales, &sc, &mn);
+        out[2048 + 16 * j + i] = sc;
+        out[2176 + 16 * j + i] = mn;
       }
       store<uint16_t>(out + 2304 + 2 * i, blk.d);
       store<uint16_t>(out + 2336 + 2 * i, blk.dmin);
@@ -141,15 +151,16 @@ size_t packed_nbytes(DType packed, int64_t rows, int64_t cols) {
   return *row_bytes(packed, cols) * static_cast<size_t>(rows);
 }
 
+void pack_group(const TensorView& src, DType packed, int64_t g, uint8_t* out) {
+  if (packed == DType::Q8_0_R16) pack_q8_0_group(src, g, out);
+  else if (packed == DType::Q4_K_R16) pack_q4_k_group(src, g, out);
+  else if (packed == DType::BF16_R16) pack_bf16_group(src, g, out);
+  else pack_q6_k_group(src, g, out);
+}
+
 void pack_groups(const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst) {
   const size_t group_bytes = packed_nbytes(packed, kPackRows, src.cols());
-  for (int64_t g = g0; g < g1; ++g) {
-    uint8_t* out = dst + static_cast<size_t>(g) * group_bytes;
-    if (packed == DType::Q8_0_R16) pack_q8_0_group(src, g, out);
-    else if (packed == DType::Q4_K_R16) pack_q4_k_group(src, g, out);
-    else if (packed == DType::BF16_R16) pack_bf16_group(src, g, out);
-    else pack_q6_k_group(src, g, out);
-  }
+  for (int64_t g = g0; g < g1; ++g) pack_group(src, packed, g, dst + static_cast<size_t>(g) * group_bytes);
 }
 
 void unpack_row(const TensorView& packed, int64_t row, float* dst) {

@@ -52,6 +52,8 @@ size_t packed_nbytes(DType packed, int64_t rows, int64_t cols);
 // `dst`, the start of the whole packed buffer. Groups are independent: callers may split them
 // over threads.
 void pack_groups(const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst);
+// Writes group g (rows [16 * g, 16 * g + 16)) of `src` to `out`, packed_nbytes(packed, 16, cols) bytes.
+void pack_group(const TensorView& src, DType packed, int64_t g, uint8_t* out);
 // Row `row` of a repacked matrix back as f32 (the reference path's view of it).
 void unpack_row(const TensorView& packed, int64_t row, float* dst);
 

@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
@@ -686,6 +687,12 @@ KernelTable make_table() {
   t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q4_KR16Kernel, 8>};
   t.matmul[static_cast<uint32_t>(DType::Q6_K_R16)] = {DType::Q8_S32, quantize_act_q8_32<false>, packed_rows<Q6_KR16Kernel, 8>};
   t.matmul[static_cast<uint32_t>(DType::BF16_R16)] = {DType::F32, nullptr, packed_rows<Bf16R16Kernel, 8>};
+  // Packing on the fly pays from 4 tokens on for Q8_0 and Q4_K, from 8 for Q6_K, whose mapped
+  // kernel is closer to the repacked one (bench/matmul_bench, docs/BENCHMARKS.md).
+  for (auto [packed, min_tokens] : {std::pair{DType::Q8_0_R16, 4}, {DType::Q4_K_R16, 4}, {DType::Q6_K_R16, 8}}) {
+    t.matmul[static_cast<uint32_t>(packed)].pack = avx512_packer(packed);
+    t.matmul[static_cast<uint32_t>(packed)].pack_min_tokens = min_tokens;
+  }
   return t;
 }
 

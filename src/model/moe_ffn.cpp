@@ -58,10 +58,12 @@ void run_expert(const MoeWeights& w, int64_t e, const float* x, int64_t top_k, f
     const int64_t t = s.assignments[begin + i] / top_k;
     std::memcpy(&s.x_e[i * d], x + t * d, static_cast<size_t>(d) * sizeof(float));  // [m, d_model]
   }
-  kernels::matmul(w.gate[e], s.x_e.data(), m, s.gate_e.data());  // [m, d_ff_expert]
-  kernels::matmul(w.up[e], s.x_e.data(), m, s.up_e.data());      // [m, d_ff_expert]
+  // The experts stay mapped (never repacked at load, so a 30B MoE does not need its size twice):
+  // with enough tokens each projection is packed on the fly for the repacked kernels.
+  kernels::matmul_packing(w.gate[e], s.x_e.data(), m, s.gate_e.data());  // [m, d_ff_expert]
+  kernels::matmul_packing(w.up[e], s.x_e.data(), m, s.up_e.data());      // [m, d_ff_expert]
   kernels::swiglu(s.gate_e.data(), s.up_e.data(), m * f, s.gate_e.data());
-  kernels::matmul(w.down[e], s.gate_e.data(), m, s.y_e.data());  // [m, d_model]
+  kernels::matmul_packing(w.down[e], s.gate_e.data(), m, s.y_e.data());  // [m, d_model]
   for (int64_t i = 0; i < m; ++i) {
     const int64_t pair = s.assignments[begin + i];
     const float weight = s.choices[pair].weight;

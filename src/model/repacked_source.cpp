@@ -50,7 +50,9 @@ const TensorView* RepackedWeightSource::find_for_matmul(std::string_view name) c
   uint8_t* dst = p->storage.get();
   for (int64_t s0 = 0; s0 < groups; s0 += slice) {
     const int64_t s1 = std::min(groups, s0 + slice);
-    parallel_for(s1 - s0, [&](int64_t g0, int64_t g1) { kernels::pack_groups(*original, *layout, s0 + g0, s0 + g1, dst); });
+    parallel_for(s1 - s0, [&](int64_t g0, int64_t g1) {
+      kernels::pack_groups_with(kernels::active_kernels(), *original, *layout, s0 + g0, s0 + g1, dst);
+    });
     release_pages(original->data + static_cast<size_t>(s0) * group_bytes, static_cast<size_t>(s1 - s0) * group_bytes);
   }
   const TensorView* view = &p->view;

@@ -157,6 +157,66 @@ TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
   }
 }
 
+// Source rows of random bytes (every bit pattern of levels, scales and nibbles, not only what a
+// quantizer writes) at an odd address: a table's fast packer writes the portable packer's bytes.
+TEST(PackedLayout, FastPackersWriteThePortablePackersBytes) {
+  int checked = 0;
+  for (DType type : {DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::BF16}) {
+    const int64_t rows = 48, cols = 768;
+    const DType layout = *packed_layout_for(type, rows, cols);
+    const size_t src_bytes = *row_bytes(type, cols) * rows;
+    std::mt19937 rng(static_cast<uint32_t>(type) + 5);
+    std::vector<uint8_t> storage(src_bytes + 1);
+    for (uint8_t& b : storage) b = static_cast<uint8_t>(rng());
+    const TensorView src{"w", type, {rows, cols}, storage.data() + 1, src_bytes};
+    const size_t group_bytes = packed_nbytes(layout, kPackRows, cols);
+    std::vector<uint8_t> want(packed_nbytes(layout, rows, cols));
+    pack_groups(src, layout, 0, rows / kPackRows, want.data());
+    for (const KernelTable* t : supported_tables()) {
+      const MatmulKernel* mk = t->matmul_for(layout);
+      if (mk == nullptr || mk->pack == nullptr) continue;
+      std::vector<uint8_t> got(group_bytes + 1);
+      for (int64_t g = 0; g < rows / kPackRows; ++g) {
+        mk->pack(src.data + g * kPackRows * src.row_stride(), src.row_stride(), cols, got.data() + 1);
+        ASSERT_EQ(0, std::memcmp(got.data() + 1, want.data() + g * group_bytes, group_bytes))
+            << isa_name(t->isa) << " " << dtype_name(layout) << " group " << g;
+      }
+      ++checked;
+    }
+  }
+  if (cpu_supports(Isa::kAvx512)) {
+    EXPECT_GE(checked, 3);  // Q8_0, Q4_K and Q6_K have AVX-512 packers
+  }
+}
+
+// matmul_packing_with packs a mapped matrix group by group into the repacked kernels: the same
+// floats as matmul_with on the matrix repacked at load, bit for bit, on both sides of the token
+// threshold (below it, the mapped layout's kernel).
+TEST(PackedLayout, PackingOnTheFlyEqualsTheRepackedMatmul) {
+  const struct {
+    DType type;
+    int64_t rows, cols;
+  } cases[] = {{DType::Q8_0, 48, 1024}, {DType::Q4_K, 32, 768}, {DType::Q6_K, 48, 512}, {DType::BF16, 32, 64}};
+  uint32_t seed = 900;
+  for (const auto& c : cases) {
+    const Matrix w = quantized(c.type, c.rows, c.cols, seed++);
+    const Matrix p = packed(w);
+    for (const KernelTable* t : supported_tables())
+      for (int64_t n : {1, 3, 4, 5, 8, 9, 17, 40}) {
+        const std::vector<float> x = random_floats(static_cast<size_t>(n * c.cols), seed++, 1.0f);
+        std::vector<float> got(static_cast<size_t>(n * c.rows)), want(got.size()), mapped(got.size());
+        matmul_packing_with(*t, w.view, x.data(), n, got.data());
+        matmul_with(*t, p.view, x.data(), n, want.data());
+        matmul_with(*t, w.view, x.data(), n, mapped.data());
+        const MatmulKernel* mk = t->matmul_for(p.view.dtype);
+        const bool packs = mk != nullptr && mk->pack != nullptr && n >= mk->pack_min_tokens;
+        const std::vector<float>& expected = packs ? want : mapped;
+        for (size_t i = 0; i < got.size(); ++i)
+          ASSERT_EQ(got[i], expected[i]) << isa_name(t->isa) << " " << dtype_name(c.type) << " tokens " << n << " i " << i;
+      }
+  }
+}
+
 TEST(PackedLayout, Avx512TableHasAKernelForEveryLayout) {
   if (!cpu_supports(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q8_0_R16), nullptr);
