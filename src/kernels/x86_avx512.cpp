@@ -106,16 +106,17 @@ inline float load_f32(const uint8_t* p) {
   return f;
 }
 
-// ggml get_scale_min_k4: eight 6-bit scales and mins packed in 12 bytes.
-inline void unpack_q4_k_scales(const uint8_t* q, uint8_t* sc, uint8_t* mn) {
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = q[j] & 63;
-    mn[j] = q[j + 4] & 63;
-  }
-  for (int j = 4; j < 8; ++j) {
-    sc[j] = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    mn[j] = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
+// ggml get_scale_min_k4 for all eight sub-blocks at once, on 32-bit words (ggml's utmp form):
+// returns the 6-bit scales in bytes 0-7 and the mins in bytes 8-15.
+inline __m128i q4_k_scales_mins(const uint8_t* q) {
+  constexpr uint32_t k6 = 0x3f3f3f3f, k4 = 0x0f0f0f0f, k2 = 0x03030303;
+  uint32_t u[3];
+  std::memcpy(u, q, 12);
+  const uint32_t mins_hi = ((u[2] >> 4) & k4) | (((u[1] >> 6) & k2) << 4);
+  const uint32_t mins_lo = u[1] & k6;
+  const uint32_t sc_hi = (u[2] & k4) | (((u[0] >> 6) & k2) << 4);
+  return _mm_setr_epi32(static_cast<int>(u[0] & k6), static_cast<int>(sc_hi), static_cast<int>(mins_lo),
+                        static_cast<int>(mins_hi));
 }
 
 // block_q4_K {f16 d, dmin; scales[12]; qs[128]}: 64 bytes of qs hold levels 0-31 and 64-95 in their
@@ -131,16 +132,15 @@ struct Q4_KKernel {
     const int64_t nb = a.n_in / kQK_K;
     for (int64_t b = 0; b < nb; ++b) {
       float d[R], dmin[R];
-      uint8_t sc[R][8];
-      __m256i mins[R];
+      __m512i sc16[R];  // int16 lanes 0-7: the sub-blocks' scales
+      __m256i mins[R];  // int16 lanes 2j, 2j + 1: sub-block j's min (one per Q8_K bsum of 16 levels)
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = a.w + r * a.w_stride + b * kWB;
         d[r] = load_f16(blk);
         dmin[r] = load_f16(blk + 2);
-        uint8_t mn[8];
-        unpack_q4_k_scales(blk + 4, sc[r], mn);
-        mins[r] = _mm256_cvtepu8_epi16(_mm_setr_epi8(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4],
-                                                     mn[5], mn[5], mn[6], mn[6], mn[7], mn[7]));
+        const __m128i sm = q4_k_scales_mins(blk + 4);
+        sc16[r] = _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(sm));
+        mins[r] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
       }
       __m512i sumi[R][T];
       for (auto& row : sumi)
@@ -151,8 +151,10 @@ struct Q4_KKernel {
           const __m512i q = _mm512_loadu_si512(a.w + r * a.w_stride + b * kWB + 16 + 64 * jj);
           lo[r] = _mm512_and_si512(q, m4);
           hi[r] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-          slo[r] = set_2x16(sc[r][4 * jj], sc[r][4 * jj + 2]);
-          shi[r] = set_2x16(sc[r][4 * jj + 1], sc[r][4 * jj + 3]);
+          // lanes 0-15 / 16-31 of the 64 levels' maddubs pairs: sub-blocks 4jj, 4jj + 2 (low
+          // nibbles) and 4jj + 1, 4jj + 3 (high)
+          slo[r] = _mm512_permutexvar_epi16(set_2x16(static_cast<int16_t>(4 * jj), static_cast<int16_t>(4 * jj + 2)), sc16[r]);
+          shi[r] = _mm512_permutexvar_epi16(set_2x16(static_cast<int16_t>(4 * jj + 1), static_cast<int16_t>(4 * jj + 3)), sc16[r]);
         }
         for (int t = 0; t < T; ++t) {
           const uint8_t* y = a.act + t * a.act_stride + b * kXB + kQ8kQs + 128 * jj;
