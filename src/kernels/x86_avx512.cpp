@@ -39,6 +39,17 @@ inline __m512 set_2x8(float lo, float hi) {
   return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
 }
 
+// A small batch reads each weight once, straight from memory: fetching kPrefetchAhead bytes ahead
+// of the block being read lets the next blocks' loads overlap this block's arithmetic (the
+// hardware prefetcher stops at 4 KiB page boundaries). The quantized tiles prefetch the cache lines
+// of the bytes it reads, kPrefetchAhead further on (past a matrix's end: a dropped hint).
+constexpr size_t kPrefetchAhead = 4096;
+
+template <size_t Bytes>
+inline void prefetch_lines(const uint8_t* p) {
+  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+}
+
 // ---- Q8_0 weights x Q8_0 activations ------------------------------------------------------------
 
 // vpdpbusd multiplies unsigned by signed bytes. Activations (levels -127..127) are offset by 128 to
@@ -59,6 +70,7 @@ struct Q8_0Kernel {
       __m512 dw[R];
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = a.w + r * a.w_stride + b * kB;
+        prefetch_lines<2 * kB>(blk + kPrefetchAhead);
         if (pair) {
           wq[r] = load_2x256(blk + 2, blk + kB + 2);
           dw[r] = set_2x8(load_f16(blk), load_f16(blk + kB));
@@ -136,6 +148,7 @@ struct Q4_KKernel {
       __m256i mins[R];  // int16 lanes 2j, 2j + 1: sub-block j's min (one per Q8_K bsum of 16 levels)
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = a.w + r * a.w_stride + b * kWB;
+        prefetch_lines<kWB>(blk + kPrefetchAhead);
         d[r] = load_f16(blk);
         dmin[r] = load_f16(blk + 2);
         const __m128i sm = q4_k_scales_mins(blk + 4);
@@ -204,6 +217,7 @@ struct Q6_KKernel {
       const uint8_t* blk[R];
       for (int r = 0; r < R; ++r) {
         blk[r] = a.w + r * a.w_stride + b * kWB;
+        prefetch_lines<kWB>(blk[r] + kPrefetchAhead);
         d[r] = load_f16(blk[r] + 208);
         sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[r] + 192)));
       }
@@ -365,15 +379,7 @@ inline __m512i block_dot(const __m512i* w, const uint8_t* xb) {
 }
 
 // 16 rows (one group) x T tokens of Q8_0_R16 x Q8_U32: sum (x + 128) w - 128 sum(w), times dw dx.
-// A small batch reads each weight once, straight from memory: fetching kPrefetchAhead bytes ahead
-// lets the next blocks' loads overlap this block's arithmetic (the hardware prefetcher stops at
-// 4 KiB page boundaries). Groups are contiguous, so the last blocks of one fetch the next group.
-constexpr size_t kPrefetchAhead = 4096;
-template <size_t Bytes>
-inline void prefetch_block(const uint8_t* p) {
-  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
-}
-
+// Groups are contiguous, so the last blocks of one prefetch the next group.
 struct Q8_0R16Kernel {
   static constexpr size_t kActBlock = 36;
   template <int T>
@@ -382,7 +388,7 @@ struct Q8_0R16Kernel {
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t b = 0; b < n_in / 32; ++b) {
       const uint8_t* blk = wg + b * kQ8_0R16GroupBlock;
-      prefetch_block<kQ8_0R16GroupBlock>(blk + kPrefetchAhead);
+      prefetch_lines<kQ8_0R16GroupBlock>(blk + kPrefetchAhead);
       __m512i w[8];
       for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(blk + 64 * c);
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 512)));
@@ -408,7 +414,7 @@ struct Q4_KR16Kernel {
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < n_in / 256; ++sb) {
       const uint8_t* blk = wg + sb * kQ4_KR16GroupBlock;
-      prefetch_block<kQ4_KR16GroupBlock>(blk + kPrefetchAhead);
+      prefetch_lines<kQ4_KR16GroupBlock>(blk + kPrefetchAhead);
       const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2304)));
       const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2336)));
       for (int j = 0; j < 8; ++j) {
@@ -454,7 +460,7 @@ struct Q6_KR16Kernel {
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < n_in / 256; ++sb) {
       const uint8_t* blk = wg + sb * kQ6_KR16GroupBlock;
-      prefetch_block<kQ6_KR16GroupBlock>(blk + kPrefetchAhead);
+      prefetch_lines<kQ6_KR16GroupBlock>(blk + kPrefetchAhead);
       const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 3328)));
       for (int j = 0; j < 8; ++j) {
         const auto scale = [&](int s) {
@@ -507,6 +513,7 @@ struct Bf16R16Kernel {
     for (auto& row : acc)
       for (auto& v : row) v = _mm512_setzero_ps();
     for (int64_t k = 0; k < n_in; k += 2) {
+      prefetch_lines<64>(wg + k * 32 + kPrefetchAhead);
       const __m512i v = _mm512_loadu_si512(wg + k * 32);
       const __m512 w0 = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
       const __m512 w1 = _mm512_castsi512_ps(_mm512_and_si512(v, hi_mask));
