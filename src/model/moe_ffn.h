@@ -48,6 +48,11 @@ struct MoeWeights {
 Result<MoeWeights> bind_moe_weights(const WeightSource& source, int64_t layer, int64_t n_experts, int64_t d_model,
                                     int64_t d_ff_expert, int64_t d_ff_shexp);
 
+// One expert's gathered tokens [m, d_model] and activations [m, d_ff_expert], [m, d_model].
+struct MoeExpertBuffers {
+  std::vector<float> x, gate, up, y;
+};
+
 // Per-call buffers, reused across calls and layers (grown on demand, never shrunk).
 struct MoeScratch {
   std::vector<float> router_logits;          // [n, n_experts]
@@ -55,7 +60,9 @@ struct MoeScratch {
   std::vector<int64_t> expert_begin;         // [n_experts + 1] offsets into `assignments`
   std::vector<int64_t> assignments;          // [n * top_k] (token * top_k + slot), grouped by expert
   std::vector<int64_t> cursor;               // [n_experts] fill position while grouping
-  std::vector<float> x_e, gate_e, up_e, y_e;  // one expert's gathered tokens and activations
+  std::vector<int64_t> active;               // experts chosen by at least one token
+  std::vector<float> y_pairs;                // [n * top_k, d_model] each (token, slot)'s expert output
+  MoeExpertBuffers expert;                   // used when experts run one after the other
   std::vector<float> shared_gate, shared_up, shared_out;  // [n, d_ff_shexp], [n, d_model]
 };
 

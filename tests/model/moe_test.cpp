@@ -297,6 +297,41 @@ TEST_F(MoeFfn, PerExpertTensorsMatchTheNaiveLoop) {
   expect_batched_equals_naive(*w, top3);
 }
 
+// On the fast kernel paths the experts' Q8_0 matmuls quantize their activations (and, from a few
+// tokens per expert on, run packed on the fly): the batch stays within quantization error of the
+// naive f32 loop, over a batch large enough that experts run in parallel and are packed.
+TEST(MoeFfnFastPaths, StayWithinQuantizationErrorOfTheNaiveLoop) {
+  const MemorySource src = make_source(/*stacked=*/true);
+  auto w = bind_moe_weights(src, kLayer, kExperts, kModel, kFf, 0);
+  ASSERT_TRUE(w.is_ok()) << w.status().message();
+  const RouterConfig c = test_config(RouterScoring::kSoftmax);
+  std::mt19937 rng(23);
+  const int64_t n = 40;
+  const std::vector<float> x = random_values(rng, n * kModel, 1.0f);
+  ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
+  const std::vector<float> expected = naive_moe(*w, c, x, n);
+  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+    if (!kernels::set_isa_for_testing(isa)) continue;
+    std::vector<float> out(static_cast<size_t>(n * kModel));
+    MoeScratch scratch;
+    ASSERT_TRUE(moe_ffn(*w, c, x.data(), n, out.data(), scratch).is_ok());
+    float max_abs = 0, max_diff = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      max_abs = std::max(max_abs, std::fabs(expected[i]));
+      max_diff = std::max(max_diff, std::fabs(out[i] - expected[i]));
+    }
+    EXPECT_GT(max_abs, 0.1f);
+    EXPECT_LE(max_diff, 2e-2f * max_abs) << kernels::isa_name(isa);
+    // Token by token (one expert row at a time, never packed) agrees with the batch to the same error.
+    for (int64_t t = 0; t < n; t += 7) {
+      std::vector<float> one(static_cast<size_t>(kModel));
+      ASSERT_TRUE(moe_ffn(*w, c, &x[t * kModel], 1, one.data(), scratch).is_ok());
+      for (int64_t j = 0; j < kModel; ++j) EXPECT_NEAR(one[j], out[t * kModel + j], 2e-2f * max_abs);
+    }
+  }
+  kernels::set_isa_for_testing(kernels::active_isa());
+}
+
 TEST_F(MoeFfn, BindingErrorsNameTheTensor) {
   const MemorySource src = make_source(/*stacked=*/true);
   auto wrong_ff = bind_moe_weights(src, kLayer, kExperts, kModel, kFf + 1, 0);
