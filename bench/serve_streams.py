@@ -8,6 +8,7 @@ points to it. Prints one line per (engine, streams) and the 8-vs-1 scaling.
 """
 import argparse
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -61,6 +62,7 @@ def measure(port, streams, tokens, rounds):
     client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", timeout=600)
     one_stream(client, 4, [])  # warm-up
     rates, ttfts = [], []
+    cpu0, wall_all = resource.getrusage(resource.RUSAGE_SELF), 0.0
     for _ in range(rounds):
         results = []
         threads = [threading.Thread(target=one_stream, args=(client, tokens, results)) for _ in range(streams)]
@@ -70,9 +72,14 @@ def measure(port, streams, tokens, rounds):
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        wall_all += wall
         rates.append(sum(n for _, n in results) / wall)
         ttfts.extend(f for f, _ in results)
-    return statistics.median(rates), statistics.median(ttfts)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    # The client shares the machine with the server: its CPU (the openai package parsing every SSE
+    # event) is time the server's threads did not get.
+    client_cpu = (cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime) / wall_all
+    return statistics.median(rates), statistics.median(ttfts), client_cpu
 
 
 def run_engine(name, cmd, port, args):
@@ -81,10 +88,10 @@ def run_engine(name, cmd, port, args):
         wait_healthy(port, proc)
         res = {}
         for streams in (1, 4, 8):
-            rate, ttft = measure(port, streams, args.tokens, args.rounds)
+            rate, ttft, client_cpu = measure(port, streams, args.tokens, args.rounds)
             res[streams] = rate
-            print(f"{name:10s} streams={streams} aggregate={rate:8.2f} tok/s  ttft_median={ttft * 1000:8.1f} ms",
-                  flush=True)
+            print(f"{name:10s} streams={streams} aggregate={rate:8.2f} tok/s  ttft_median={ttft * 1000:8.1f} ms  "
+                  f"client_cpu={client_cpu * 100:5.1f}% of a core", flush=True)
         print(f"{name:10s} scaling 8 vs 1 stream: {res[8] / res[1]:.2f}x", flush=True)
         return res
     finally:
