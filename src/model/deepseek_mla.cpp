@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include "core/parallel.h"
 #include "kernels/ops.h"
@@ -15,6 +16,10 @@
 
 namespace kaiyuan {
 namespace {
+
+// Score-matrix floats per chunk of query tokens (16 MiB), and the most tokens per chunk.
+constexpr int64_t kMlaScoreBudget = int64_t{1} << 22;
+constexpr int64_t kMlaMaxChunk = 64;
 
 // Rows [first, first + n) of a row-major matrix (any dtype: rows are whole blocks).
 TensorView row_block(const TensorView& t, int64_t first, int64_t n) {
@@ -169,37 +174,84 @@ void MlaAttention::write_cache(const MlaWeights& w, int64_t layer, const Batch& 
 
 // o_lat_[h][t] = sum_j softmax_j(scale * (q_lat[h][t] . latent_j + q_pe[t, h] . k_pe_j)) latent_j
 // over positions j <= pos of the token's own sequence.
+//
+// All heads read the same cached rows (one latent "K/V head", like MQA), so a chunk of one
+// sequence's tokens times all heads forms the rows of two f32 matrix products with those rows:
+// scores = Q [rows, kv_lora + rope] . cache^T, then out = P [rows, n_kv] . latent, where the
+// matmul kernels' register tiles do the work (a per-score loop here was 80% of a DeepSeek-shape
+// prompt). Chunks keep the score matrix bounded on long contexts and cover only the keys their
+// last token sees, so a prompt computes about the causal half of the square.
 void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cache) {
   const MlaSpec& m = spec_.mla;
   const int64_t n = static_cast<int64_t>(batch.size()), n_heads = spec_.n_heads;
-  const int64_t kvl = m.kv_lora_rank, rope = m.qk_rope_head_dim, qk = m.qk_head_dim();
+  const int64_t kvl = m.kv_lora_rank, rope = m.qk_rope_head_dim, qk = m.qk_head_dim(), width = m.cache_width();
   o_lat_.resize(static_cast<size_t>(n_heads * n * kvl));
-  // Head-major items: every thread gets whole heads over all tokens (balanced causal work).
-  parallel_for(n * n_heads, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores;
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t h = i / n, t = i % n;
-      const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
-      const float* q_lat = &q_lat_[static_cast<size_t>((h * n + t) * kvl)];
-      const float* q_pe = &q_[static_cast<size_t>((t * n_heads + h) * qk + m.qk_nope_head_dim)];
-      scores.resize(static_cast<size_t>(pos + 1));
-      for (int64_t j = 0; j <= pos; ++j) {
-        const float* c = cache.key(slot, layer, j);
-        float dot = 0.0f;
-        for (int64_t d = 0; d < kvl; ++d) dot += q_lat[d] * c[d];
-        for (int64_t d = 0; d < rope; ++d) dot += q_pe[d] * c[kvl + d];
-        scores[static_cast<size_t>(j)] = dot * softmax_scale_;
-      }
-      kernels::softmax(scores.data(), pos + 1);
-      float* o = &o_lat_[static_cast<size_t>((h * n + t) * kvl)];
-      std::fill(o, o + kvl, 0.0f);
-      for (int64_t j = 0; j <= pos; ++j) {
-        const float* c = cache.key(slot, layer, j);
-        const float a = scores[static_cast<size_t>(j)];
-        for (int64_t d = 0; d < kvl; ++d) o[d] += a * c[d];
-      }
+
+  std::map<int64_t, std::vector<int64_t>> tokens_of_slot;  // batch indices, in batch order
+  for (int64_t t = 0; t < n; ++t) tokens_of_slot[batch.seq_ids[t]].push_back(t);
+  for (const auto& [slot, tokens] : tokens_of_slot) {
+    int64_t n_kv_all = 0;
+    for (int64_t t : tokens) n_kv_all = std::max<int64_t>(n_kv_all, batch.positions[t] + 1);
+    const int64_t chunk = std::clamp<int64_t>(kMlaScoreBudget / (n_heads * n_kv_all), 1, kMlaMaxChunk);
+    const float* cached = cache.key(slot, layer, 0);  // positions of one slot and layer: stride width
+    for (size_t c0 = 0; c0 < tokens.size(); c0 += static_cast<size_t>(chunk)) {
+      const size_t c1 = std::min(tokens.size(), c0 + static_cast<size_t>(chunk));
+      const int64_t rows = static_cast<int64_t>(c1 - c0) * n_heads;
+      int64_t n_kv = 0;
+      for (size_t i = c0; i < c1; ++i) n_kv = std::max<int64_t>(n_kv, batch.positions[tokens[i]] + 1);
+
+      // Row (token i, head h) = [q_lat | q_pe].
+      q_rows_.resize(static_cast<size_t>(rows * width));
+      for (size_t i = c0; i < c1; ++i)
+        for (int64_t h = 0; h < n_heads; ++h) {
+          const int64_t t = tokens[i];
+          float* row = &q_rows_[static_cast<size_t>((static_cast<int64_t>(i - c0) * n_heads + h) * width)];
+          std::memcpy(row, &q_lat_[static_cast<size_t>((h * n + t) * kvl)], static_cast<size_t>(kvl) * sizeof(float));
+          std::memcpy(row + kvl, &q_[static_cast<size_t>((t * n_heads + h) * qk + m.qk_nope_head_dim)],
+                      static_cast<size_t>(rope) * sizeof(float));
+        }
+      TensorView keys;
+      keys.name = "MLA cache";
+      keys.shape = {n_kv, width};
+      keys.data = reinterpret_cast<const uint8_t*>(cached);
+      keys.nbytes = static_cast<size_t>(n_kv * width) * sizeof(float);
+      scores_.resize(static_cast<size_t>(rows * n_kv));
+      kernels::matmul(keys, q_rows_.data(), rows, scores_.data());
+
+      // Causal softmax per row; positions past the token's own are zero weights.
+      parallel_for(rows, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t visible = batch.positions[tokens[c0 + static_cast<size_t>(r / n_heads)]] + 1;
+          float* s = &scores_[static_cast<size_t>(r * n_kv)];
+          for (int64_t j = 0; j < visible; ++j) s[j] *= softmax_scale_;
+          kernels::softmax(s, visible);
+          std::fill(s + visible, s + n_kv, 0.0f);
+        }
+      });
+
+      // latent^T [kv_lora, n_kv]: the weights of the second product.
+      latent_t_.resize(static_cast<size_t>(kvl * n_kv));
+      parallel_for((kvl + 15) / 16, [&](int64_t b0, int64_t b1) {
+        for (int64_t j = 0; j < n_kv; ++j) {
+          const float* src = cached + j * width;
+          for (int64_t d = b0 * 16; d < std::min(kvl, b1 * 16); ++d) latent_t_[static_cast<size_t>(d * n_kv + j)] = src[d];
+        }
+      });
+      TensorView latent;
+      latent.name = "MLA latent (transposed)";
+      latent.shape = {kvl, n_kv};
+      latent.data = reinterpret_cast<const uint8_t*>(latent_t_.data());
+      latent.nbytes = latent_t_.size() * sizeof(float);
+      out_rows_.resize(static_cast<size_t>(rows * kvl));
+      kernels::matmul(latent, scores_.data(), rows, out_rows_.data());
+
+      for (size_t i = c0; i < c1; ++i)
+        for (int64_t h = 0; h < n_heads; ++h)
+          std::memcpy(&o_lat_[static_cast<size_t>((h * n + tokens[i]) * kvl)],
+                      &out_rows_[static_cast<size_t>((static_cast<int64_t>(i - c0) * n_heads + h) * kvl)],
+                      static_cast<size_t>(kvl) * sizeof(float));
     }
-  });
+  }
 }
 
 void MlaAttention::forward(const MlaWeights& w, int64_t layer, const Batch& batch, KvCache& cache, const float* x,
@@ -216,14 +268,15 @@ void MlaAttention::forward(const MlaWeights& w, int64_t layer, const Batch& batc
       kernels::rope(&q_[static_cast<size_t>((t * n_heads + h) * qk + nope)], m.qk_rope_head_dim, batch.positions[t],
                     inv_freq_.data(), rope_attn_factor_, kernels::RopePairing::kInterleaved);
 
-  // Absorb k_b: q_lat_[h] [n, kv_lora] = q_nope[:, h] [n, nope] · k_b[h]^T.
+  // Absorb k_b: q_lat_[h] [n, kv_lora] = q_nope[:, h] [n, nope] · k_b[h]^T. The per-head k_b / v_b
+  // slices stay in the file's layout (views into one tensor), so prompts pack them on the fly.
   q_lat_.resize(static_cast<size_t>(n_heads * n * kvl));
   head_in_.resize(static_cast<size_t>(n * nope));
   for (int64_t h = 0; h < n_heads; ++h) {
     for (int64_t t = 0; t < n; ++t)
       std::memcpy(&head_in_[static_cast<size_t>(t * nope)], &q_[static_cast<size_t>((t * n_heads + h) * qk)],
                   static_cast<size_t>(nope) * sizeof(float));
-    kernels::matmul(w.k_b[static_cast<size_t>(h)], head_in_.data(), n, &q_lat_[static_cast<size_t>(h * n * kvl)]);
+    kernels::matmul_packing(w.k_b[static_cast<size_t>(h)], head_in_.data(), n, &q_lat_[static_cast<size_t>(h * n * kvl)]);
   }
 
   attend(layer, batch, cache);
@@ -232,7 +285,7 @@ void MlaAttention::forward(const MlaWeights& w, int64_t layer, const Batch& batc
   attn_.resize(static_cast<size_t>(n * n_heads * vd));
   head_out_.resize(static_cast<size_t>(n * vd));
   for (int64_t h = 0; h < n_heads; ++h) {
-    kernels::matmul(w.v_b[static_cast<size_t>(h)], &o_lat_[static_cast<size_t>(h * n * kvl)], n, head_out_.data());
+    kernels::matmul_packing(w.v_b[static_cast<size_t>(h)], &o_lat_[static_cast<size_t>(h * n * kvl)], n, head_out_.data());
     for (int64_t t = 0; t < n; ++t)
       std::memcpy(&attn_[static_cast<size_t>((t * n_heads + h) * vd)], &head_out_[static_cast<size_t>(t * vd)],
                   static_cast<size_t>(vd) * sizeof(float));

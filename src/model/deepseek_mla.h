@@ -53,8 +53,10 @@ class MlaAttention {
   float softmax_scale_ = 0.0f;
   // Scratch, grown on demand: [n, q_lora] q_a_, [n, n_heads * qk_head] q_, [n, kv_lora + rope] kv_,
   // [n, nope] head_in_, [n_heads][n][kv_lora] q_lat_ / o_lat_, [n, v_head] head_out_,
-  // [n, n_heads * v_head] attn_.
+  // [n, n_heads * v_head] attn_; per chunk of one sequence's tokens (attend): q_rows_
+  // [rows, kv_lora + rope], scores_ [rows, n_kv], latent_t_ [kv_lora, n_kv], out_rows_ [rows, kv_lora].
   std::vector<float> q_a_, q_, kv_, head_in_, q_lat_, o_lat_, head_out_, attn_;
+  std::vector<float> q_rows_, scores_, latent_t_, out_rows_;
 };
 
 }  // namespace kaiyuan

@@ -154,5 +154,30 @@ TEST(MlaArchCache, StepByStepAndMixedBatchesEqualOneBatch) {
   }
 }
 
+// A prompt longer than one chunk of MlaAttention::attend (64 tokens): chunks of the one-batch pass
+// see a growing number of cached rows and mask their own future, and must give what decoding one
+// token at a time gives (no masking, every row sees exactly its own past).
+TEST(MlaArchCache, LongPromptInChunksEqualsStepByStep) {
+  ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
+  auto loaded = load_model(fixture_path(kDir) + "/hf");
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
+  Model& model = *loaded->model;
+  const int64_t n_vocab = model.spec().n_vocab;
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < 150; ++i) ids.push_back(1 + (i * 37) % static_cast<int32_t>(n_vocab - 1));
+  const std::vector<float> full = forward_all(model, ids);
+  const float tol = 1e-5f * max_abs(full);
+
+  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1);
+  ASSERT_TRUE(cache.is_ok()) << cache.status().message();
+  std::vector<float> logits;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    Batch batch;
+    batch.add(ids[t], static_cast<int32_t>(t), 0, true);
+    ASSERT_TRUE(model.forward(batch, *cache, logits).is_ok());
+    for (int64_t v = 0; v < n_vocab; ++v) ASSERT_NEAR(logits[v], full[t * n_vocab + v], tol) << "position " << t;
+  }
+}
+
 }  // namespace
 }  // namespace kaiyuan::test
