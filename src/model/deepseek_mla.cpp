@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "core/half.h"
 #include "core/parallel.h"
 #include "kernels/ops.h"
 #include "kernels/quant/quant.h"
@@ -46,6 +47,38 @@ Result<const TensorView*> bind_shaped(const WeightSource& src, const std::string
     return Error(name + ": " + std::to_string(t->nbytes) + " bytes of data do not match type " +
                  std::string(dtype_name(t->dtype)) + " and shape " + shape_string(t->shape));
   return t;
+}
+
+// Q4_0 / Q5_0 -> Q8_0 with each block's own scale: their levels (0..15 - 8, 0..31 - 16) times d are
+// exactly d times a small integer, so the copy is lossless. llama.cpp's quantizer gives attn_k_b
+// Q5_0 in Q4_K_M files (its rows of qk_nope_head_dim are no multiple of 256), and the Q8_0 form
+// has the fast packed kernels (16% of a DeepSeek-shape prompt went to the Q5_0 path).
+TensorView widen_to_q8_0(const TensorView& t, std::vector<uint8_t>& storage) {
+  const int64_t rows = t.rows(), cols = t.cols(), blocks = cols / quant::kQK;
+  if (blocks == 0 || rows == 0) return t;
+  const size_t row_out = static_cast<size_t>(blocks) * sizeof(quant::BlockQ8_0);
+  storage.assign(row_out * static_cast<size_t>(rows), 0);
+  std::vector<float> values(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    kernels::dequantize_row(t, r, values.data());
+    const uint8_t* src = t.data + static_cast<size_t>(r) * t.row_stride();
+    auto* dst = reinterpret_cast<quant::BlockQ8_0*>(storage.data() + static_cast<size_t>(r) * row_out);
+    const size_t src_block = t.row_stride() / static_cast<size_t>(blocks);
+    for (int64_t b = 0; b < blocks; ++b) {
+      uint16_t d16;
+      std::memcpy(&d16, src + static_cast<size_t>(b) * src_block, sizeof(d16));  // both start with f16 d
+      const float d = f16_to_f32(d16);
+      dst[b].d = d16;
+      for (int64_t k = 0; k < quant::kQK; ++k)
+        dst[b].qs[k] = static_cast<int8_t>(d != 0.0f ? std::lround(values[static_cast<size_t>(b * quant::kQK + k)] / d) : 0);
+    }
+  }
+  TensorView out = t;
+  out.name = t.name + " (as Q8_0)";
+  out.dtype = DType::Q8_0;
+  out.data = storage.data();
+  out.nbytes = storage.size();
+  return out;
 }
 
 // HF kv_b_proj [n_heads * (nope + v_head), kv_lora]: per head, rows [0, nope) map the latent to
@@ -111,9 +144,13 @@ Result<MlaWeights> bind_mla_weights(const WeightSource& src, const ModelSpec& s,
                         bind_shaped(src, p + "attn_k_b.weight", {s.n_heads, m.kv_lora_rank, m.qk_nope_head_dim}));
     KY_ASSIGN_OR_RETURN(const TensorView* v_b,
                         bind_shaped(src, p + "attn_v_b.weight", {s.n_heads, m.v_head_dim, m.kv_lora_rank}));
+    const auto widened = [](const TensorView* t, std::vector<uint8_t>& storage) {
+      return t->dtype == DType::Q4_0 || t->dtype == DType::Q5_0 ? widen_to_q8_0(*t, storage) : *t;
+    };
+    const TensorView k_all = widened(k_b, w.k_b_storage), v_all = widened(v_b, w.v_b_storage);
     for (int64_t h = 0; h < s.n_heads; ++h) {
-      w.k_b.push_back(row_block(*k_b, h * m.kv_lora_rank, m.kv_lora_rank));
-      w.v_b.push_back(row_block(*v_b, h * m.v_head_dim, m.v_head_dim));
+      w.k_b.push_back(row_block(k_all, h * m.kv_lora_rank, m.kv_lora_rank));
+      w.v_b.push_back(row_block(v_all, h * m.v_head_dim, m.v_head_dim));
     }
   } else {
     // Read row by row and sliced into per-head blocks below: the file's own row layout.

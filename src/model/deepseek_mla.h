@@ -26,7 +26,8 @@ struct MlaWeights {
   std::vector<float> kv_a_norm;      // [kv_lora_rank]
   std::vector<TensorView> k_b;       // per head [kv_lora_rank, qk_nope_head_dim]: q_nope -> latent
   std::vector<TensorView> v_b;       // per head [v_head_dim, kv_lora_rank]: latent -> value
-  std::vector<uint8_t> k_b_storage;  // k_b transposed from HF kv_b_proj (empty for split GGUFs)
+  std::vector<uint8_t> k_b_storage;  // k_b transposed from HF kv_b_proj, or Q4_0/Q5_0 k_b as Q8_0
+  std::vector<uint8_t> v_b_storage;  // Q4_0/Q5_0 v_b as Q8_0 (empty otherwise: v_b is mapped)
   const TensorView* wo = nullptr;    // [d_model, n_heads * v_head_dim]
 };
 
