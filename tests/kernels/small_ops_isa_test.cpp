@@ -72,12 +72,12 @@ TEST_P(SmallOpsIsaTest, RmsnormMatchesReference) {
 }
 
 // Groups of 1-5 heads sharing K/V (the kernels pair heads), head sizes with and without a
-// specialised kernel, key counts around the 4-key unroll.
+// specialised kernel, key counts around the 4- and 8-key unrolls.
 TEST_P(SmallOpsIsaTest, AttendHeadsMatchesReference) {
   ASSERT_NE(table().attend_heads, nullptr);
   for (int64_t head_dim : {64, 128, 256, 20}) {
     for (int64_t n_q : {1, 2, 5}) {
-      for (int64_t n_kv : {1, 2, 7, 300}) {
+      for (int64_t n_kv : {1, 2, 7, 8, 17, 300}) {
         const int64_t stride = 3 * head_dim + 5;  // heads interleaved in a wider cache row
         const std::vector<float> q = random_floats(static_cast<size_t>(n_q * head_dim), 31, 1.0f);
         const std::vector<float> k = random_floats(static_cast<size_t>(n_kv * stride), 32, 1.0f);
@@ -103,7 +103,7 @@ TEST_P(SmallOpsIsaTest, AttendHeadsOverAnF16CacheMatchesReference) {
   ASSERT_NE(table().attend_heads_f16, nullptr);
   for (int64_t head_dim : {64, 128, 256, 20}) {
     for (int64_t n_q : {1, 2, 5}) {
-      for (int64_t n_kv : {1, 2, 7, 300}) {
+      for (int64_t n_kv : {1, 2, 7, 8, 17, 300}) {
         const int64_t stride = 3 * head_dim + 5;
         const std::vector<float> q = random_floats(static_cast<size_t>(n_q * head_dim), 41, 1.0f);
         const std::vector<float> kf = random_floats(static_cast<size_t>(n_kv * stride), 42, 1.0f);
