@@ -111,6 +111,33 @@ void attend_heads_f16(const float* q, int64_t n_q, const uint16_t* k, int64_t k_
                          out + i * head_dim);
 }
 
+void attend_tokens(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const float* k, int64_t k_stride,
+                   const float* v, int64_t v_stride, int64_t n_kv0, int64_t head_dim, float scale, float* scores,
+                   float* out, int64_t out_stride) {
+  const KernelTable& t = active_kernels();
+  if (t.attend_tokens != nullptr) {
+    t.attend_tokens(q, q_stride, n_tok, n_q, k, k_stride, v, v_stride, n_kv0, head_dim, scale, scores, out, out_stride);
+    return;
+  }
+  for (int64_t i = 0; i < n_tok; ++i)
+    attend_heads(q + i * q_stride, n_q, k, k_stride, v, v_stride, n_kv0 + i, head_dim, scale, scores,
+                 out + i * out_stride);
+}
+
+void attend_tokens_f16(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const uint16_t* k,
+                       int64_t k_stride, const uint16_t* v, int64_t v_stride, int64_t n_kv0, int64_t head_dim,
+                       float scale, float* scores, float* out, int64_t out_stride) {
+  const KernelTable& t = active_kernels();
+  if (t.attend_tokens_f16 != nullptr) {
+    t.attend_tokens_f16(q, q_stride, n_tok, n_q, k, k_stride, v, v_stride, n_kv0, head_dim, scale, scores, out,
+                        out_stride);
+    return;
+  }
+  for (int64_t i = 0; i < n_tok; ++i)
+    attend_heads_f16(q + i * q_stride, n_q, k, k_stride, v, v_stride, n_kv0 + i, head_dim, scale, scores,
+                     out + i * out_stride);
+}
+
 void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
   const KernelTable& t = active_kernels();
   if (t.f32_to_f16 != nullptr) t.f32_to_f16(src, dst, n);

@@ -50,6 +50,13 @@ struct KernelTable {
   void (*attend_heads_f16)(const float* q, int64_t n_q, const uint16_t* k, int64_t k_stride, const uint16_t* v,
                            int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores,
                            float* out) = nullptr;
+  // attend_tokens / attend_tokens_f16 (ops.h); null: one attend_heads call per token.
+  void (*attend_tokens)(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const float* k, int64_t k_stride,
+                        const float* v, int64_t v_stride, int64_t n_kv0, int64_t head_dim, float scale, float* scores,
+                        float* out, int64_t out_stride) = nullptr;
+  void (*attend_tokens_f16)(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const uint16_t* k,
+                            int64_t k_stride, const uint16_t* v, int64_t v_stride, int64_t n_kv0, int64_t head_dim,
+                            float scale, float* scores, float* out, int64_t out_stride) = nullptr;
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n) = nullptr;
   // The machine's int8 multiply-add peak, for `kaiyuan bench --roofline`: runs `iters` rounds of
   // independent register-only u8 x s8 dot products (no memory traffic) and returns the

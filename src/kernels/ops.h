@@ -54,6 +54,18 @@ void attend_heads(const float* q, int64_t n_q, const float* k, int64_t k_stride,
 void attend_heads_f16(const float* q, int64_t n_q, const uint16_t* k, int64_t k_stride, const uint16_t* v,
                       int64_t v_stride, int64_t n_kv, int64_t head_dim, float scale, float* scores, float* out);
 
+// attend_heads for n_tok consecutive tokens of one sequence: token i's n_q heads at q + i * q_stride
+// see the first n_kv0 + i cached positions (causal; token 0 sees n_kv0), its outputs go to
+// out + i * out_stride. `scores`: scratch of n_tok * n_q * (n_kv0 + n_tok - 1) floats. Equals one
+// attend_heads call per token; a kernel may take several tokens per pass over K/V, converting and
+// loading each cached row once for all of them.
+void attend_tokens(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const float* k, int64_t k_stride,
+                   const float* v, int64_t v_stride, int64_t n_kv0, int64_t head_dim, float scale, float* scores,
+                   float* out, int64_t out_stride);
+void attend_tokens_f16(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const uint16_t* k,
+                       int64_t k_stride, const uint16_t* v, int64_t v_stride, int64_t n_kv0, int64_t head_dim,
+                       float scale, float* scores, float* out, int64_t out_stride);
+
 // dst[i] = src[i] as IEEE half, rounded to nearest even (writes an f16 KV cache row).
 void f32_to_f16(const float* src, uint16_t* dst, int64_t n);
 

@@ -9,6 +9,8 @@
 #endif
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -648,6 +650,94 @@ void attend_heads_avx512(const float* q, int64_t n_q, const KV* k, int64_t ks, c
   }
 }
 
+// ---- attention of several tokens of one sequence: eight query vectors per pass over K/V ---------
+
+// Eight query vectors (tokens x heads of one GQA group), vector i seeing the first n_kv[i] keys.
+// Each cached K and V row is loaded and converted once for all eight; scores go to
+// scores + i * ss (row i zero past n_kv[i] after its softmax).
+template <int D16, typename KV>
+void attend_eight(const float* const (&q)[8], const int64_t (&n_kv)[8], const KV* k, int64_t ks, const KV* v, int64_t vs,
+                  float scale, float* scores, int64_t ss, float* const (&out)[8]) {
+  const int64_t n_all = *std::max_element(n_kv, n_kv + 8);
+  alignas(32) float row[8];
+  const auto store_column = [&](int64_t j, const __m512 (&a)[8]) {  // key j's eight scores
+    _mm256_store_ps(row, _mm256_mul_ps(sum8(a), _mm256_set1_ps(scale)));
+    for (int i = 0; i < 8; ++i) scores[i * ss + j] = row[i];
+  };
+  int64_t j = 0;
+  for (; j + 2 <= n_all; j += 2) {  // two keys per pass: each query chunk loaded once for both
+    __m512 a[8], b[8];
+    for (int i = 0; i < 8; ++i) a[i] = b[i] = _mm512_setzero_ps();
+    for (int d = 0; d < D16; ++d) {
+      const __m512 k0 = load16(k + j * ks + 16 * d), k1 = load16(k + (j + 1) * ks + 16 * d);
+      for (int i = 0; i < 8; ++i) {
+        const __m512 qv = _mm512_loadu_ps(q[i] + 16 * d);
+        a[i] = _mm512_fmadd_ps(qv, k0, a[i]);
+        b[i] = _mm512_fmadd_ps(qv, k1, b[i]);
+      }
+    }
+    store_column(j, a);
+    store_column(j + 1, b);
+  }
+  for (; j < n_all; ++j) {
+    __m512 a[8];
+    for (auto& x : a) x = _mm512_setzero_ps();
+    for (int d = 0; d < D16; ++d) {
+      const __m512 kv = load16(k + j * ks + 16 * d);
+      for (int i = 0; i < 8; ++i) a[i] = _mm512_fmadd_ps(_mm512_loadu_ps(q[i] + 16 * d), kv, a[i]);
+    }
+    store_column(j, a);
+  }
+  for (int i = 0; i < 8; ++i) {
+    avx2_kernels().softmax(scores + i * ss, n_kv[i]);
+    std::fill(scores + i * ss + n_kv[i], scores + i * ss + n_all, 0.0f);
+  }
+  for (int d = 0; d < D16; d += 2) {  // 16 accumulators: two 16-dim chunks of the eight outputs
+    __m512 o[8][2];
+    for (auto& r : o) r[0] = r[1] = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n_all; ++j) {
+      const __m512 v0 = load16(v + j * vs + 16 * d), v1 = load16(v + j * vs + 16 * d + 16);
+      for (int i = 0; i < 8; ++i) {
+        const __m512 p = _mm512_set1_ps(scores[i * ss + j]);
+        o[i][0] = _mm512_fmadd_ps(p, v0, o[i][0]);
+        o[i][1] = _mm512_fmadd_ps(p, v1, o[i][1]);
+      }
+    }
+    for (int i = 0; i < 8; ++i) {
+      _mm512_storeu_ps(out[i] + 16 * d, o[i][0]);
+      _mm512_storeu_ps(out[i] + 16 * d + 16, o[i][1]);
+    }
+  }
+}
+
+// Blocks of 8 / n_q tokens go through attend_eight when n_q divides 8 and the head size has a
+// kernel; other tokens (and shapes) take attend_heads one token at a time.
+template <typename KV>
+void attend_tokens_avx512(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const KV* k, int64_t ks,
+                          const KV* v, int64_t vs, int64_t n_kv0, int64_t head_dim, float scale, float* scores,
+                          float* out, int64_t out_stride) {
+  const bool blocked = n_q >= 1 && n_q <= 8 && 8 % n_q == 0 && (head_dim == 64 || head_dim == 128 || head_dim == 256);
+  const int64_t per_block = blocked ? 8 / n_q : n_tok + 1;
+  int64_t t = 0;
+  for (; t + per_block <= n_tok; t += per_block) {
+    const float* qv[8];
+    int64_t nkv[8];
+    float* ov[8];
+    for (int i = 0; i < 8; ++i) {
+      const int64_t tok = t + i / n_q, head = i % n_q;
+      qv[i] = q + tok * q_stride + head * head_dim;
+      ov[i] = out + tok * out_stride + head * head_dim;
+      nkv[i] = n_kv0 + tok;
+    }
+    const int64_t ss = n_kv0 + t + per_block - 1;
+    if (head_dim == 64) attend_eight<4>(qv, nkv, k, ks, v, vs, scale, scores, ss, ov);
+    else if (head_dim == 128) attend_eight<8>(qv, nkv, k, ks, v, vs, scale, scores, ss, ov);
+    else attend_eight<16>(qv, nkv, k, ks, v, vs, scale, scores, ss, ov);
+  }
+  for (; t < n_tok; ++t)
+    attend_heads_avx512<KV>(q + t * q_stride, n_q, k, ks, v, vs, n_kv0 + t, head_dim, scale, scores, out + t * out_stride);
+}
+
 // Tile shapes: 32 zmm registers hold R*T accumulators plus the R weight vectors and their terms.
 void q8_0_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
                int64_t r1, float* y, int64_t ldy) {
@@ -695,6 +785,8 @@ KernelTable make_table() {
   t.isa = Isa::kAvx512;
   t.attend_heads = attend_heads_avx512<float>;
   t.attend_heads_f16 = attend_heads_avx512<uint16_t>;
+  t.attend_tokens = attend_tokens_avx512<float>;
+  t.attend_tokens_f16 = attend_tokens_avx512<uint16_t>;
   auto set_rows = [&](DType type, MatmulRowsFn rows) { t.matmul[static_cast<uint32_t>(type)].rows = rows; };
   set_rows(DType::F32, float_rows<LoadF32>);
   set_rows(DType::F16, float_rows<LoadF16>);

@@ -6,6 +6,8 @@
 // exist, and an MoE layer's FFN is model/moe_ffn.h.
 #include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "core/parallel.h"
 #include "kernels/ops.h"
@@ -16,6 +18,11 @@
 
 namespace kaiyuan {
 namespace {
+
+// Consecutive tokens of one sequence attended in one kernel call (kernels::attend_tokens): enough
+// for the kernel's blocks of eight query vectors, small enough that a prompt still gives the
+// threads many items.
+constexpr int64_t kAttendRun = 16;
 
 struct LayerWeights {
   std::vector<float> attn_norm;                       // [d_model]
@@ -193,30 +200,46 @@ class LlamaModel final : public Model {
 
     // Causal attention of each token's query heads over its own sequence's cached positions
     // 0..pos, one GQA group (the query heads of one K/V head) per item so the kernel reads each
-    // cached row once for the group. Items are K/V-head-major so each thread gets whole heads over
-    // every token: token-major chunks would give one thread the short early rows of a prompt and
-    // the other the long late ones.
+    // cached row once for the group, and for a run of up to kAttendRun consecutive tokens of one
+    // sequence (a prompt) so it can read it once for several tokens too. Items are
+    // K/V-head-major so each thread gets whole heads over every token: token-major chunks would
+    // give one thread the short early rows of a prompt and the other the long late ones.
+    runs_.clear();
+    for (int64_t t = 0; t < n; ++t) {
+      if (!runs_.empty()) {
+        auto& [first, count] = runs_.back();
+        const int64_t last = first + count - 1;
+        if (count < kAttendRun && batch.seq_ids[t] == batch.seq_ids[last] &&
+            batch.positions[t] == batch.positions[last] + 1) {
+          ++count;
+          continue;
+        }
+      }
+      runs_.push_back({t, 1});
+    }
+    const int64_t n_runs = static_cast<int64_t>(runs_.size());
     const int64_t group = s.n_heads / s.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-    parallel_for(n * s.n_kv_heads, [&](int64_t begin, int64_t end) {
+    parallel_for(n_runs * s.n_kv_heads, [&](int64_t begin, int64_t end) {
       std::vector<float> scores;
       for (int64_t i = begin; i < end; ++i) {
-        const int64_t g = i / n, t = i % n;
+        const int64_t g = i / n_runs;
+        const auto [t, count] = runs_[static_cast<size_t>(i % n_runs)];
         const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
         const int64_t kv_off = g * s.head_dim;
         const int64_t head0 = g * group;
-        scores.resize(static_cast<size_t>(group * (pos + 1)));
+        scores.resize(static_cast<size_t>(count * group * (pos + count)));
         // Positions of one slot and layer are contiguous in the cache: stride k_dim / v_dim.
         const float* q = &q_[t * s.q_dim() + head0 * s.head_dim];
         float* out = &attn_[t * s.q_dim() + head0 * s.head_dim];
         if (f16)
-          kernels::attend_heads_f16(q, group, cache.key16(slot, layer, 0) + kv_off, cache.k_dim(),
-                                    cache.value16(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim, scale,
-                                    scores.data(), out);
+          kernels::attend_tokens_f16(q, s.q_dim(), count, group, cache.key16(slot, layer, 0) + kv_off, cache.k_dim(),
+                                     cache.value16(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim,
+                                     scale, scores.data(), out, s.q_dim());
         else
-          kernels::attend_heads(q, group, cache.key(slot, layer, 0) + kv_off, cache.k_dim(),
-                                cache.value(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim, scale,
-                                scores.data(), out);
+          kernels::attend_tokens(q, s.q_dim(), count, group, cache.key(slot, layer, 0) + kv_off, cache.k_dim(),
+                                 cache.value(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim, scale,
+                                 scores.data(), out, s.q_dim());
       }
     });
 
@@ -268,6 +291,7 @@ class LlamaModel final : public Model {
   // Scratch, reused across calls: [n, d_model] x_/h_/ffn_out_, [n, q_dim] q_/attn_, [n, kv_dim] k_/v_,
   // [n, d_ff] gate_/up_.
   std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, ffn_out_;
+  std::vector<std::pair<int64_t, int64_t>> runs_;  // attention: (first batch index, count) per run
   MoeScratch moe_scratch_;
 };
 

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "kernels/ops.h"
 #include "kernels/ref/ops_ref.h"
 
 namespace kaiyuan::kernels {
@@ -97,6 +99,62 @@ TEST_P(SmallOpsIsaTest, AttendHeadsMatchesReference) {
       }
     }
   }
+}
+
+// Several consecutive tokens of one sequence (token i sees n_kv0 + i keys): blocks of eight query
+// vectors where the group size divides 8, one token at a time otherwise (group 3, head size 20),
+// tails of a block, and rows of the tokens interleaved in a wider q / out row.
+template <typename KV, typename Fn, typename Ref>
+void check_attend_tokens(Fn fn, Ref ref_head, uint32_t seed) {
+  for (int64_t head_dim : {64, 128, 256, 20}) {
+    for (int64_t n_q : {1, 2, 3, 4, 8}) {
+      for (int64_t n_tok : {1, 3, 4, 9}) {
+        for (int64_t n_kv0 : {1, 6, 40}) {
+          const int64_t n_kv = n_kv0 + n_tok - 1, stride = 3 * head_dim + 5;
+          const int64_t q_stride = n_q * head_dim + 7;
+          const std::vector<float> q = random_floats(static_cast<size_t>(n_tok * q_stride), seed, 1.0f);
+          const std::vector<float> kf = random_floats(static_cast<size_t>(n_kv * stride), seed + 1, 1.0f);
+          const std::vector<float> vf = random_floats(static_cast<size_t>(n_kv * stride), seed + 2, 1.0f);
+          std::vector<KV> k(kf.size()), v(vf.size());
+          if constexpr (std::is_same_v<KV, float>) {
+            k = kf;
+            v = vf;
+          } else {
+            ref::f32_to_f16(kf.data(), k.data(), static_cast<int64_t>(kf.size()));
+            ref::f32_to_f16(vf.data(), v.data(), static_cast<int64_t>(vf.size()));
+          }
+          std::vector<float> scores(static_cast<size_t>(n_tok * n_q * n_kv)), s1(static_cast<size_t>(n_kv));
+          std::vector<float> got(static_cast<size_t>(n_tok * q_stride), -7.0f), want(static_cast<size_t>(head_dim));
+          const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+          fn(q.data(), q_stride, n_tok, n_q, k.data() + 1, stride, v.data() + 2, stride, n_kv0, head_dim, scale,
+             scores.data(), got.data(), q_stride);
+          for (int64_t t = 0; t < n_tok; ++t)
+            for (int64_t h = 0; h < n_q; ++h) {
+              ref_head(q.data() + t * q_stride + h * head_dim, k.data() + 1, stride, v.data() + 2, stride, n_kv0 + t,
+                       head_dim, scale, s1.data(), want.data());
+              for (int64_t d = 0; d < head_dim; ++d)
+                ASSERT_NEAR(got[static_cast<size_t>(t * q_stride + h * head_dim + d)], want[d], 2e-5f)
+                    << "head_dim=" << head_dim << " n_q=" << n_q << " n_tok=" << n_tok << " n_kv0=" << n_kv0
+                    << " token=" << t << " head=" << h << " d=" << d;
+            }
+          for (int64_t t = 0; t < n_tok; ++t)  // the gap after each token's heads is left alone
+            for (int64_t x = n_q * head_dim; x < q_stride; ++x) ASSERT_EQ(got[static_cast<size_t>(t * q_stride + x)], -7.0f);
+        }
+      }
+    }
+  }
+}
+
+// Through ops.h, as the model calls it: the table's kernel where it has one (AVX-512), else one
+// attend_heads call per token (AVX2, scalar).
+TEST_P(SmallOpsIsaTest, AttendTokensMatchesReferencePerToken) {
+  ASSERT_TRUE(set_isa_for_testing(GetParam()));
+  check_attend_tokens<float>(kernels::attend_tokens, ref::attend_head, 51);
+  check_attend_tokens<uint16_t>(kernels::attend_tokens_f16, ref::attend_head_f16, 61);
+  ASSERT_TRUE(set_isa_for_testing(Isa::kScalar));
+  check_attend_tokens<float>(kernels::attend_tokens, ref::attend_head, 71);
+  check_attend_tokens<uint16_t>(kernels::attend_tokens_f16, ref::attend_head_f16, 81);
+  set_isa_for_testing(active_isa());
 }
 
 TEST_P(SmallOpsIsaTest, AttendHeadsOverAnF16CacheMatchesReference) {
