@@ -226,7 +226,9 @@ void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cach
 
   std::map<int64_t, std::vector<int64_t>> tokens_of_slot;  // batch indices, in batch order
   for (int64_t t = 0; t < n; ++t) tokens_of_slot[batch.seq_ids[t]].push_back(t);
-  for (const auto& [slot, tokens] : tokens_of_slot) {
+  for (const auto& entry : tokens_of_slot) {
+    const int64_t slot = entry.first;
+    const std::vector<int64_t>& tokens = entry.second;  // a named reference: lambdas below capture it
     int64_t n_kv_all = 0;
     for (int64_t t : tokens) n_kv_all = std::max<int64_t>(n_kv_all, batch.positions[t] + 1);
     const int64_t chunk = std::clamp<int64_t>(kMlaScoreBudget / (n_heads * n_kv_all), 1, kMlaMaxChunk);
