@@ -34,56 +34,45 @@ except ImportError:  # pragma: no cover
     sys.exit("error: cannot import 'gguf'; install it with: pip install gguf numpy")
 
 
-def plan_tensors(a):
+def plan_tensors(a, tname):
     """(name, numpy shape, kind): kind 'w' is stored in --dtype, 'norm' is F32 ones, 'w32' F32 random,
-    'zero' F32 zeros. numpy shapes are ggml's ne[] reversed."""
+    'zero' F32 zeros. numpy shapes are ggml's ne[] reversed. tname: make_random_gguf's name helper."""
     T = gguf.MODEL_TENSOR
-
-    def n(t, bid=None, suffix="weight"):
-        base = gguf.TENSOR_NAMES[t]
-        return f"{base.format(bid=bid) if bid is not None else base}.{suffix}"
-
     qk = a.qk_nope + a.qk_rope
-    out = [(n(T.TOKEN_EMBD), (a.vocab, a.hidden), "w")]
+    out = [(tname(T.TOKEN_EMBD), (a.vocab, a.hidden), "w")]
     for i in range(a.layers):
         out += [
-            (n(T.ATTN_NORM, i), (a.hidden,), "norm"),
-            (n(T.ATTN_Q_A, i), (a.q_lora, a.hidden), "w"),
-            (n(T.ATTN_Q_A_NORM, i), (a.q_lora,), "norm"),
-            (n(T.ATTN_Q_B, i), (a.n_head * qk, a.q_lora), "w"),
-            (n(T.ATTN_KV_A_MQA, i), (a.kv_lora + a.qk_rope, a.hidden), "w"),
-            (n(T.ATTN_KV_A_NORM, i), (a.kv_lora,), "norm"),
-            (n(T.ATTN_K_B, i), (a.n_head, a.kv_lora, a.qk_nope), "w"),
-            (n(T.ATTN_V_B, i), (a.n_head, a.v_head, a.kv_lora), "w"),
-            (n(T.ATTN_OUT, i), (a.hidden, a.n_head * a.v_head), "w"),
-            (n(T.FFN_NORM, i), (a.hidden,), "norm"),
+            (tname(T.ATTN_NORM, i), (a.hidden,), "norm"),
+            (tname(T.ATTN_Q_A, i), (a.q_lora, a.hidden), "w"),
+            (tname(T.ATTN_Q_A_NORM, i), (a.q_lora,), "norm"),
+            (tname(T.ATTN_Q_B, i), (a.n_head * qk, a.q_lora), "w"),
+            (tname(T.ATTN_KV_A_MQA, i), (a.kv_lora + a.qk_rope, a.hidden), "w"),
+            (tname(T.ATTN_KV_A_NORM, i), (a.kv_lora,), "norm"),
+            (tname(T.ATTN_K_B, i), (a.n_head, a.kv_lora, a.qk_nope), "w"),
+            (tname(T.ATTN_V_B, i), (a.n_head, a.v_head, a.kv_lora), "w"),
+            (tname(T.ATTN_OUT, i), (a.hidden, a.n_head * a.v_head), "w"),
+            (tname(T.FFN_NORM, i), (a.hidden,), "norm"),
         ]
         if i < a.dense_layers:
             out += [
-                (n(T.FFN_GATE, i), (a.ffn, a.hidden), "w"),
-                (n(T.FFN_UP, i), (a.ffn, a.hidden), "w"),
-                (n(T.FFN_DOWN, i), (a.hidden, a.ffn), "w"),
+                (tname(T.FFN_GATE, i), (a.ffn, a.hidden), "w"),
+                (tname(T.FFN_UP, i), (a.ffn, a.hidden), "w"),
+                (tname(T.FFN_DOWN, i), (a.hidden, a.ffn), "w"),
             ]
         else:
             shared = a.expert_ffn * a.shared_experts
             out += [
-                (n(T.FFN_GATE_INP, i), (a.experts, a.hidden), "w32"),  # the router stays F32
-                (n(T.FFN_EXP_PROBS_B, i, "bias"), (a.experts,), "zero"),
-                (n(T.FFN_GATE_EXP, i), (a.experts, a.expert_ffn, a.hidden), "w"),
-                (n(T.FFN_UP_EXP, i), (a.experts, a.expert_ffn, a.hidden), "w"),
-                (n(T.FFN_DOWN_EXP, i), (a.experts, a.hidden, a.expert_ffn), "w"),
-                (n(T.FFN_GATE_SHEXP, i), (shared, a.hidden), "w"),
-                (n(T.FFN_UP_SHEXP, i), (shared, a.hidden), "w"),
-                (n(T.FFN_DOWN_SHEXP, i), (a.hidden, shared), "w"),
+                (tname(T.FFN_GATE_INP, i), (a.experts, a.hidden), "w32"),  # the router stays F32
+                (tname(T.FFN_EXP_PROBS_B, i, "bias"), (a.experts,), "zero"),
+                (tname(T.FFN_GATE_EXP, i), (a.experts, a.expert_ffn, a.hidden), "w"),
+                (tname(T.FFN_UP_EXP, i), (a.experts, a.expert_ffn, a.hidden), "w"),
+                (tname(T.FFN_DOWN_EXP, i), (a.experts, a.hidden, a.expert_ffn), "w"),
+                (tname(T.FFN_GATE_SHEXP, i), (shared, a.hidden), "w"),
+                (tname(T.FFN_UP_SHEXP, i), (shared, a.hidden), "w"),
+                (tname(T.FFN_DOWN_SHEXP, i), (a.hidden, shared), "w"),
             ]
-    out += [(n(T.OUTPUT_NORM), (a.hidden,), "norm"), (n(T.OUTPUT), (a.vocab, a.hidden), "w")]
+    out += [(tname(T.OUTPUT_NORM), (a.hidden,), "norm"), (tname(T.OUTPUT), (a.vocab, a.hidden), "w")]
     return out
-
-
-def to_bf16_bits(x: np.ndarray) -> np.ndarray:
-    u = x.astype(np.float32).view(np.uint32)
-    u = u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))
-    return (u >> np.uint32(16)).astype(np.uint16)
 
 
 def main() -> int:
@@ -117,7 +106,7 @@ def main() -> int:
 
     sys.path.insert(0, a.peers)
     try:
-        from make_random_gguf import synthetic_bpe_vocab  # noqa: E402
+        from make_random_gguf import synthetic_bpe_vocab, tname, to_bf16_bits  # noqa: E402
     except ImportError:
         sys.exit(f"error: cannot import make_random_gguf from {a.peers}; pass --peers DIR")
 
@@ -172,7 +161,7 @@ def main() -> int:
     w.add_eos_token_id(eot)
     w.add_add_bos_token(True)
 
-    plan = plan_tensors(a)
+    plan = plan_tensors(a, tname)
     wdt, raw = (np.dtype(np.uint16), gguf.GGMLQuantizationType.BF16) if a.dtype == "bf16" else (np.dtype(np.float16), None)
     n_params = 0
     for nm, shape, kind in plan:
