@@ -552,7 +552,7 @@ void packed_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int
 }
 
 
-// ---- attention of a GQA group: q heads in registers, each K/V row read once per pair of heads ---
+// ---- attention of a GQA group: each K/V row read once per pair of heads -------------------------
 
 // NQ heads of D16 x 16 dims. Scores eight keys at a time (one FMA chain per key and head, each
 // K chunk converted once for the NQ heads), one f32 softmax per head (the AVX2 kernel), then P.V
@@ -717,9 +717,9 @@ void attend_tokens_avx512(const float* q, int64_t q_stride, int64_t n_tok, int64
                           const KV* v, int64_t vs, int64_t n_kv0, int64_t head_dim, float scale, float* scores,
                           float* out, int64_t out_stride) {
   const bool blocked = n_q >= 1 && n_q <= 8 && 8 % n_q == 0 && (head_dim == 64 || head_dim == 128 || head_dim == 256);
-  const int64_t per_block = blocked ? 8 / n_q : n_tok + 1;
+  const int64_t per_block = blocked ? 8 / n_q : 0;
   int64_t t = 0;
-  for (; t + per_block <= n_tok; t += per_block) {
+  for (; blocked && t + per_block <= n_tok; t += per_block) {
     const float* qv[8];
     int64_t nkv[8];
     float* ov[8];

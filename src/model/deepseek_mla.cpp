@@ -49,6 +49,16 @@ Result<const TensorView*> bind_shaped(const WeightSource& src, const std::string
   return t;
 }
 
+// A row-major f32 buffer [rows, cols] as a matrix the matmul kernels take (attend's two products).
+TensorView f32_matrix(const char* name, const float* data, int64_t rows, int64_t cols) {
+  TensorView v;
+  v.name = name;
+  v.shape = {rows, cols};
+  v.data = reinterpret_cast<const uint8_t*>(data);
+  v.nbytes = static_cast<size_t>(rows * cols) * sizeof(float);
+  return v;
+}
+
 // Q4_0 / Q5_0 -> Q8_0 with each block's own scale: their levels (0..15 - 8, 0..31 - 16) times d are
 // exactly d times a small integer, so the copy is lossless. llama.cpp's quantizer gives attn_k_b
 // Q5_0 in Q4_K_M files (its rows of qk_nope_head_dim are no multiple of 256), and the Q8_0 form
@@ -58,12 +68,12 @@ TensorView widen_to_q8_0(const TensorView& t, std::vector<uint8_t>& storage) {
   if (blocks == 0 || rows == 0) return t;
   const size_t row_out = static_cast<size_t>(blocks) * sizeof(quant::BlockQ8_0);
   storage.assign(row_out * static_cast<size_t>(rows), 0);
+  const size_t src_block = t.row_stride() / static_cast<size_t>(blocks);
   std::vector<float> values(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
     kernels::dequantize_row(t, r, values.data());
     const uint8_t* src = t.data + static_cast<size_t>(r) * t.row_stride();
     auto* dst = reinterpret_cast<quant::BlockQ8_0*>(storage.data() + static_cast<size_t>(r) * row_out);
-    const size_t src_block = t.row_stride() / static_cast<size_t>(blocks);
     for (int64_t b = 0; b < blocks; ++b) {
       uint16_t d16;
       std::memcpy(&d16, src + static_cast<size_t>(b) * src_block, sizeof(d16));  // both start with f16 d
@@ -249,13 +259,8 @@ void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cach
           std::memcpy(row + kvl, &q_[static_cast<size_t>((t * n_heads + h) * qk + m.qk_nope_head_dim)],
                       static_cast<size_t>(rope) * sizeof(float));
         }
-      TensorView keys;
-      keys.name = "MLA cache";
-      keys.shape = {n_kv, width};
-      keys.data = reinterpret_cast<const uint8_t*>(cached);
-      keys.nbytes = static_cast<size_t>(n_kv * width) * sizeof(float);
       scores_.resize(static_cast<size_t>(rows * n_kv));
-      kernels::matmul(keys, q_rows_.data(), rows, scores_.data());
+      kernels::matmul(f32_matrix("MLA cache", cached, n_kv, width), q_rows_.data(), rows, scores_.data());
 
       // Causal softmax per row; positions past the token's own are zero weights.
       parallel_for(rows, [&](int64_t r0, int64_t r1) {
@@ -276,13 +281,9 @@ void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cach
           for (int64_t d = b0 * 16; d < std::min(kvl, b1 * 16); ++d) latent_t_[static_cast<size_t>(d * n_kv + j)] = src[d];
         }
       });
-      TensorView latent;
-      latent.name = "MLA latent (transposed)";
-      latent.shape = {kvl, n_kv};
-      latent.data = reinterpret_cast<const uint8_t*>(latent_t_.data());
-      latent.nbytes = latent_t_.size() * sizeof(float);
       out_rows_.resize(static_cast<size_t>(rows * kvl));
-      kernels::matmul(latent, scores_.data(), rows, out_rows_.data());
+      kernels::matmul(f32_matrix("MLA latent (transposed)", latent_t_.data(), kvl, n_kv), scores_.data(), rows,
+                      out_rows_.data());
 
       for (size_t i = c0; i < c1; ++i)
         for (int64_t h = 0; h < n_heads; ++h)
