@@ -36,7 +36,7 @@ enum class DType : uint32_t {
   Q8_0_R16 = 64,  // Q8_0 rows interleaved 16 at a time
   Q4_K_R16 = 65,  // Q4_K rows interleaved 16 at a time
   Q8_U32 = 66,    // activations: 32 levels + 128 as unsigned bytes, f32 scale
-  Q8_S32 = 67,    // activations: 32 signed levels, f32 scale, f32 scale x sum, two half sums
+  Q8_S32 = 67,    // activations: 32 signed levels, f32 scale, f32 scale x sum, -32 x two half sums
   Q6_K_R16 = 68,  // Q6_K rows interleaved 16 at a time
   BF16_R16 = 69,  // BF16 rows interleaved 16 at a time, columns in pairs
 };

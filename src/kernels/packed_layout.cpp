@@ -215,7 +215,7 @@ void unpack_row(const TensorView& packed, int64_t row, float* dst) {
 }
 
 void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n) {
-  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 44;
+  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 48;
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, dst += block_bytes) {
     float amax = 0.0f;
     for (int k = 0; k < kQK; ++k) amax = std::max(amax, std::fabs(x[k]));
@@ -232,14 +232,14 @@ void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n) {
     store<float>(dst + 32, d);
     if (act == DType::Q8_S32) {
       store<float>(dst + 36, d * static_cast<float>(sum));
-      store<int16_t>(dst + 40, static_cast<int16_t>(half_sum[0]));
-      store<int16_t>(dst + 42, static_cast<int16_t>(half_sum[1]));
+      store<int32_t>(dst + 40, -32 * half_sum[0]);
+      store<int32_t>(dst + 44, -32 * half_sum[1]);
     }
   }
 }
 
 void dequantize_act(DType act, const uint8_t* src, float* dst, int64_t n) {
-  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 44;
+  const size_t block_bytes = act == DType::Q8_U32 ? 36 : 48;
   for (int64_t b = 0; b < n / kQK; ++b, src += block_bytes, dst += kQK) {
     const float d = load<float>(src + 32);
     for (int k = 0; k < kQK; ++k)

@@ -24,8 +24,9 @@
 //   activations, one broadcast FMA per column: no horizontal sums).
 // Activations (one row per token, blocks of 32 columns):
 //   Q8_U32: u8 (level + 128)[32], f32 d            (for Q8_0_R16: vpdpbusd wants unsigned x)
-//   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels), i16 sum of levels 0-15 and 16-31
-//           (Q4_K_R16's mins take d * sum; Q6_K_R16's level offset of 32 the half sums)
+//   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels), i32 -32 * sum of levels 0-15 and 16-31
+//           (Q4_K_R16's mins take d * sum; Q6_K_R16's level offset of 32 the half sums, which
+//           start its two integer chains so the offset costs no instruction per token)
 // Levels are round(x / d) with d = max|x| / 127, so every repacked product is the reference
 // dot product of the same levels: repacking changes no weight bit.
 #pragma once

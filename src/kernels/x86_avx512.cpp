@@ -334,7 +334,7 @@ inline int32_t load_i32(const uint8_t* p) {
 // bit-identical to quantize_act_ref.
 template <bool kUnsigned>
 void quantize_act_q8_32(const float* x, uint8_t* dst, int64_t n) {
-  constexpr size_t kB = kUnsigned ? 36 : 44;
+  constexpr size_t kB = kUnsigned ? 36 : 48;
   for (int64_t b = 0; b < n / 32; ++b, x += 32, dst += kB) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -351,9 +351,9 @@ void quantize_act_q8_32(const float* x, uint8_t* dst, int64_t n) {
     if constexpr (!kUnsigned) {
       const int32_t s0 = _mm512_reduce_add_epi32(i0), s1 = _mm512_reduce_add_epi32(i1);
       const float scaled = d * static_cast<float>(s0 + s1);
-      const int16_t halves[2] = {static_cast<int16_t>(s0), static_cast<int16_t>(s1)};
+      const int32_t offsets[2] = {-32 * s0, -32 * s1};
       std::memcpy(dst + 36, &scaled, sizeof(scaled));
-      std::memcpy(dst + 40, halves, sizeof(halves));
+      std::memcpy(dst + 40, offsets, sizeof(offsets));
     }
   }
 }
@@ -400,7 +400,7 @@ struct Q8_0R16Kernel {
 
 // 16 rows x T tokens of Q4_K_R16 x Q8_S32: per 32-column sub-block, d sc dx sum(q x) - dmin m dx sum(x).
 struct Q4_KR16Kernel {
-  static constexpr size_t kActBlock = 44;
+  static constexpr size_t kActBlock = 48;
   template <int T>
   static void tile(const uint8_t* wg, int64_t n_in, const uint8_t* act, size_t as, float* y, int64_t ldy) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -411,6 +411,9 @@ struct Q4_KR16Kernel {
       prefetch_lines<kQ4_KR16GroupBlock>(blk + kPrefetchAhead);
       const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2304)));
       const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2336)));
+      // GCC 12 would unroll j twice and leave t rolled, with acc[] in memory (a load and a store
+      // per token and sub-block): keep j rolled and t unrolled, as in the other tiles.
+#pragma GCC unroll 1
       for (int j = 0; j < 8; ++j) {
         const __m512 dsc = _mm512_mul_ps(
             dv, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2048 + 16 * j)))));
@@ -422,6 +425,7 @@ struct Q4_KR16Kernel {
           w[h] = _mm512_and_si512(raw, m4);
           w[h + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
         }
+#pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           const uint8_t* xb = act + t * as + (sb * 8 + j) * kActBlock;
           const __m512i s = block_dot<false>(w, xb);
@@ -436,7 +440,7 @@ struct Q4_KR16Kernel {
 
 // 16 rows x T tokens of Q6_K_R16 x Q8_S32: per 16-column sub-block s, d sc_s dx (sum(q x) - 32 sum(x)).
 struct Q6_KR16Kernel {
-  static constexpr size_t kActBlock = 44;
+  static constexpr size_t kActBlock = 48;
 
   // Bits 2c, 2c+1 of each byte moved to bits 4, 5 (16-bit shifts: the mask drops what crosses bytes).
   template <int C>
@@ -476,18 +480,16 @@ struct Q6_KR16Kernel {
         w[7] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(nib[3], 4), m4), top_bits<3>(hb));
         for (int t = 0; t < T; ++t) {
           const uint8_t* xb = act + t * as + (sb * 8 + j) * kActBlock;
-          __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+          // The chains start at -32 sum(x) of their half (the level offset, precomputed by the
+          // quantizer): broadcast loads in place of scalar work and a subtraction per chain.
+          __m512i s0 = _mm512_set1_epi32(load_i32(xb + 40)), s1 = _mm512_set1_epi32(load_i32(xb + 44));
           for (int c = 0; c < 4; ++c) {
             s0 = _mm512_dpbusd_epi32(s0, w[c], _mm512_set1_epi32(load_i32(xb + 4 * c)));
             s1 = _mm512_dpbusd_epi32(s1, w[c + 4], _mm512_set1_epi32(load_i32(xb + 16 + 4 * c)));
           }
-          int16_t half[2];
-          std::memcpy(half, xb + 40, sizeof(half));
-          s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(32 * half[0]));
-          s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(32 * half[1]));
-          const __m512 dx = _mm512_set1_ps(load_f32(xb + 32));
-          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(dsc0, dx), acc[t]);
-          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(dsc1, dx), acc[t]);
+          // dsc0 s0 + dsc1 s1 first, then one multiply-add by dx (five vector ops, not six).
+          const __m512 both = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), dsc1, _mm512_mul_ps(_mm512_cvtepi32_ps(s0), dsc0));
+          acc[t] = _mm512_fmadd_ps(both, _mm512_set1_ps(load_f32(xb + 32)), acc[t]);
         }
       }
     }
