@@ -108,7 +108,7 @@ template <typename KV, typename Fn, typename Ref>
 void check_attend_tokens(Fn fn, Ref ref_head, uint32_t seed) {
   for (int64_t head_dim : {64, 128, 256, 20}) {
     for (int64_t n_q : {1, 2, 3, 4, 8}) {
-      for (int64_t n_tok : {1, 3, 4, 9}) {
+      for (int64_t n_tok : {1, 3, 4, 9, 17, 40}) {
         for (int64_t n_kv0 : {1, 6, 40}) {
           const int64_t n_kv = n_kv0 + n_tok - 1, stride = 3 * head_dim + 5;
           const int64_t q_stride = n_q * head_dim + 7;
