@@ -3,7 +3,9 @@
 // token, and the runs over an f32 cache. Prints multiply-adds per second (QK and PV: 2 x head_dim per query vector and key) and the
 // ratio; the two are interleaved repetition by repetition so machine noise hits both alike.
 //
-//   build/release/bench/attention_bench [tokens=512] [group=2] [head_dim=128] [reps=15]
+// The cache rows hold kv_heads heads (the stride the model uses); the bench attends the first.
+//
+//   build/release/bench/attention_bench [tokens=512] [group=2] [head_dim=128] [reps=15] [kv_heads=8]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -44,12 +46,14 @@ int main(int argc, char** argv) {
   const int64_t group = argc > 2 ? std::atoll(argv[2]) : 2;
   const int64_t head_dim = argc > 3 ? std::atoll(argv[3]) : 128;
   const int reps = argc > 4 ? std::atoi(argv[4]) : 15;
+  const int64_t kv_heads = argc > 5 ? std::atoll(argv[5]) : 8;
+  const int64_t ks = kv_heads * head_dim;  // cache row stride
   constexpr int64_t kRun = 16;
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const int64_t q_dim = group * head_dim;
   std::vector<float> q(static_cast<size_t>(n_tok * q_dim)), out(q.size());
-  std::vector<uint16_t> k(static_cast<size_t>(n_tok * head_dim)), v(k.size());
+  std::vector<uint16_t> k(static_cast<size_t>(n_tok * ks)), v(k.size());
   for (float& x : q) x = dist(rng);
   for (uint16_t& x : k) x = to_f16(dist(rng));
   for (uint16_t& x : v) x = to_f16(dist(rng));
@@ -61,7 +65,7 @@ int main(int argc, char** argv) {
   const auto runs = [&] {
     for (int64_t t = 0; t < n_tok; t += kRun) {
       const int64_t count = std::min(kRun, n_tok - t);
-      kernels::attend_tokens_f16(&q[t * q_dim], q_dim, count, group, k.data(), head_dim, v.data(), head_dim, t + 1,
+      kernels::attend_tokens_f16(&q[t * q_dim], q_dim, count, group, k.data(), ks, v.data(), ks, t + 1,
                                  head_dim, scale, scores.data(), &out[t * q_dim], q_dim);
     }
   };
@@ -70,13 +74,13 @@ int main(int argc, char** argv) {
   const auto runs32 = [&] {
     for (int64_t t = 0; t < n_tok; t += kRun) {
       const int64_t count = std::min(kRun, n_tok - t);
-      kernels::attend_tokens(&q[t * q_dim], q_dim, count, group, k32.data(), head_dim, v32.data(), head_dim, t + 1,
+      kernels::attend_tokens(&q[t * q_dim], q_dim, count, group, k32.data(), ks, v32.data(), ks, t + 1,
                              head_dim, scale, scores.data(), &out[t * q_dim], q_dim);
     }
   };
   const auto per_token = [&] {
     for (int64_t t = 0; t < n_tok; ++t)
-      kernels::attend_heads_f16(&q[t * q_dim], group, k.data(), head_dim, v.data(), head_dim, t + 1, head_dim, scale,
+      kernels::attend_heads_f16(&q[t * q_dim], group, k.data(), ks, v.data(), ks, t + 1, head_dim, scale,
                                 scores.data(), &out[t * q_dim]);
   };
   std::vector<double> a, b, c;
@@ -91,9 +95,10 @@ int main(int argc, char** argv) {
     runs32();
     c.push_back(macs / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 1e9);
   }
-  std::printf("isa %s, one thread, %lld tokens, %lld query heads per KV head, head_dim %lld, median of %d\n",
+  std::printf("isa %s, one thread, %lld tokens, %lld query heads per KV head, head_dim %lld, %lld KV heads per "
+              "cache row, median of %d\n",
               std::string(kernels::isa_name(kernels::active_kernels().isa)).c_str(), static_cast<long long>(n_tok),
-              static_cast<long long>(group), static_cast<long long>(head_dim), reps);
+              static_cast<long long>(group), static_cast<long long>(head_dim), static_cast<long long>(kv_heads), reps);
   std::printf("attend_tokens_f16 (runs of %lld): %.2f Gmac/s; attend_heads_f16 per token: %.2f Gmac/s; ratio %.2fx\n",
               static_cast<long long>(kRun), median(a), median(b), median(a) / median(b));
   std::printf("attend_tokens over an f32 cache (runs of %lld): %.2f Gmac/s\n", static_cast<long long>(kRun), median(c));

@@ -556,10 +556,53 @@ void packed_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int
 }
 
 
+// e^x, 16 lanes: exp_ps of the AVX2 kernels (Cephes expf, relative error ~2e-7).
+inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365447504f));
+  const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+// softmax_avx2 on 16 lanes, the tail through masked loads and stores (no scalar exp).
+void softmax_avx512(float* x, int64_t n) {
+  const int64_t n16 = n / 16 * 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n - n16)) - 1u);
+  __m512 m = _mm512_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n16; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+  if (tail) m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, x + n16));
+  const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n16; i += 16) {
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv));
+    _mm512_storeu_ps(x + i, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  if (tail) {
+    const __m512 e = _mm512_maskz_mov_ps(tail, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + n16), mv)));
+    _mm512_mask_storeu_ps(x + n16, tail, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (int64_t i = 0; i < n16; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+  if (tail) _mm512_mask_storeu_ps(x + n16, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + n16), inv));
+}
+
 // ---- attention of a GQA group: each K/V row read once per pair of heads -------------------------
 
 // NQ heads of D16 x 16 dims. Scores eight keys at a time (one FMA chain per key and head, each
-// K chunk converted once for the NQ heads), one f32 softmax per head (the AVX2 kernel), then P.V
+// K chunk converted once for the NQ heads), one f32 softmax per head, then P.V
 // with the outputs held in registers.
 // Sixteen K/V elements as f32, from an f32 or an f16 cache row.
 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
@@ -611,7 +654,7 @@ void attend_fixed(const float* q, const KV* k, int64_t ks, const KV* v, int64_t 
     }
     for (int i = 0; i < NQ; ++i) scores[i * scores_stride + j] = _mm512_reduce_add_ps(a[i]) * scale;
   }
-  for (int i = 0; i < NQ; ++i) avx2_kernels().softmax(scores + i * scores_stride, n_kv);
+  for (int i = 0; i < NQ; ++i) softmax_avx512(scores + i * scores_stride, n_kv);
   __m512 o[NQ][D16];
   for (auto& row : o)
     for (auto& x : row) x = _mm512_setzero_ps();
@@ -693,7 +736,7 @@ void attend_eight(const float* const (&q)[8], const int64_t (&n_kv)[8], const KV
     store_column(j, a);
   }
   for (int i = 0; i < 8; ++i) {
-    avx2_kernels().softmax(scores + i * ss, n_kv[i]);
+    softmax_avx512(scores + i * ss, n_kv[i]);
     std::fill(scores + i * ss + n_kv[i], scores + i * ss + n_all, 0.0f);
   }
   for (int d = 0; d < D16; d += 2) {  // 16 accumulators: two 16-dim chunks of the eight outputs
@@ -715,25 +758,6 @@ void attend_eight(const float* const (&q)[8], const int64_t (&n_kv)[8], const KV
 }
 
 // ---- attention of a run of tokens as two small matrix products, 32 query vectors at a time ------
-
-// e^x, 16 lanes: exp_ps of the AVX2 kernels (Cephes expf, relative error ~2e-7).
-inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365447504f));
-  const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
 
 // Up to 32 query vectors (NZ zmm of lanes) against the cached keys, flash-attention style:
 // keys in chunks of kKeyChunk; per chunk S^T = K Q^T with one lane per query vector (the queries
@@ -961,6 +985,7 @@ KernelTable make_table() {
   t.isa = Isa::kAvx512;
   t.attend_heads = attend_heads_avx512<float>;
   t.attend_heads_f16 = attend_heads_avx512<uint16_t>;
+  t.softmax = softmax_avx512;
   t.attend_tokens = attend_tokens_avx512<float>;
   t.attend_tokens_f16 = attend_tokens_avx512<uint16_t>;
   auto set_rows = [&](DType type, MatmulRowsFn rows) { t.matmul[static_cast<uint32_t>(type)].rows = rows; };

@@ -37,7 +37,7 @@ class SmallOpsIsaTest : public ::testing::TestWithParam<Isa> {
 
 TEST_P(SmallOpsIsaTest, SoftmaxMatchesReference) {
   ASSERT_NE(table().softmax, nullptr);
-  for (int64_t n : {1, 7, 8, 33, 1000}) {
+  for (int64_t n : {1, 7, 8, 16, 17, 33, 1000}) {
     std::vector<float> x = random_floats(static_cast<size_t>(n), 3 + static_cast<uint32_t>(n), 20.0f);
     if (n > 3) x[2] = -1e30f;  // underflows to an exact zero in both
     std::vector<float> want = x;
