@@ -764,14 +764,15 @@ void attend_eight(const float* const (&q)[8], const int64_t (&n_kv)[8], const KV
 // transposed once, so no horizontal sums: a broadcast key element times 16 queries per FMA), an
 // online softmax per lane (running max and sum; causal mask per lane), then O += P V with four
 // query vectors x 64 dimensions in registers. K and V chunks of an f16 cache are converted to f32
-// once for all the block's queries. attend_eight's dot products reach ~35% of the FMA peak here;
-// this form ~2x that (bench/attention_bench).
+// once for all the block's queries. bench/attention_bench against attend_eight: f32 cache +30-55%,
+// f16 cache +0-25% (the staging conversion is about a fifth of the time; docs/DESIGN.md).
 constexpr int64_t kKeyChunk = 64;
 
 struct AttendBlock {
   const float* q[32];
   float* out[32];
-  int32_t n_kv[32];  // keys lane l sees (1 for unused lanes: a zero query over key 0, discarded)
+  int32_t n_kv[32];  // keys query vector l sees (set for l < m; attend_block gives unused lanes
+                     // a zero query over key 0, whose result it discards)
   int m;             // query vectors in use
 };
 
@@ -903,20 +904,22 @@ void attend_run_blocks(const float* q, int64_t q_stride, int64_t n_tok, int64_t 
   }
 }
 
-// Blocks of 8 / n_q tokens go through attend_eight when n_q divides 8 and the head size has a
-// kernel; other tokens (and shapes) take attend_heads one token at a time.
+// Runs of 16+ query vectors go through attend_run_blocks; shorter runs in blocks of 8 / n_q tokens
+// through attend_eight when n_q divides 8; both only for head sizes with a kernel. Other tokens
+// (and shapes) take attend_heads one token at a time.
 template <typename KV>
 void attend_tokens_avx512(const float* q, int64_t q_stride, int64_t n_tok, int64_t n_q, const KV* k, int64_t ks,
                           const KV* v, int64_t vs, int64_t n_kv0, int64_t head_dim, float scale, float* scores,
                           float* out, int64_t out_stride) {
+  const bool has_kernel = head_dim == 64 || head_dim == 128 || head_dim == 256;
   // From 16 query vectors on, the matrix-product form (one zmm of lanes full).
-  if (n_tok * n_q >= 16 && (head_dim == 64 || head_dim == 128 || head_dim == 256)) {
+  if (n_tok * n_q >= 16 && has_kernel) {
     if (head_dim == 64) attend_run_blocks<4>(q, q_stride, n_tok, n_q, k, ks, v, vs, n_kv0, scale, out, out_stride);
     else if (head_dim == 128) attend_run_blocks<8>(q, q_stride, n_tok, n_q, k, ks, v, vs, n_kv0, scale, out, out_stride);
     else attend_run_blocks<16>(q, q_stride, n_tok, n_q, k, ks, v, vs, n_kv0, scale, out, out_stride);
     return;
   }
-  const bool blocked = n_q >= 1 && n_q <= 8 && 8 % n_q == 0 && (head_dim == 64 || head_dim == 128 || head_dim == 256);
+  const bool blocked = n_q >= 1 && n_q <= 8 && 8 % n_q == 0 && has_kernel;
   const int64_t per_block = blocked ? 8 / n_q : 0;
   int64_t t = 0;
   for (; blocked && t + per_block <= n_tok; t += per_block) {
