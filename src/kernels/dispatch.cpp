@@ -1,6 +1,8 @@
 #include "kernels/dispatch.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +25,25 @@ bool cpu_has_f16c() {
   return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
 
+// AMX-TILE and AMX-INT8 (CPUID leaf 7, EDX bits 24 and 25), the OS enabling the tile state in XCR0
+// (bits 17 and 18), and Linux granting this process the tile data (arch_prctl ARCH_REQ_XCOMP_PERM:
+// without it the first tile instruction faults). Asked once; the grant holds for every thread.
+bool amx_usable() {
+  static const bool usable = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!(d & (1u << 24)) || !(d & (1u << 25))) return false;
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17)) return false;
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return usable;
+}
+
 Isa detect() {
+  if (cpu_supports(Isa::kAmx)) return Isa::kAmx;
   if (cpu_supports(Isa::kAvx512)) return Isa::kAvx512;
   if (cpu_supports(Isa::kAvx2)) return Isa::kAvx2;
   return Isa::kScalar;
@@ -38,8 +58,9 @@ Isa choose() {
   if (want == "scalar") forced = Isa::kScalar;
   else if (want == "avx2") forced = Isa::kAvx2;
   else if (want == "avx512") forced = Isa::kAvx512;
+  else if (want == "amx") forced = Isa::kAmx;
   else {
-    std::fprintf(stderr, "warning: KAIYUAN_ISA=%s is not one of scalar|avx2|avx512; using %s\n", env,
+    std::fprintf(stderr, "warning: KAIYUAN_ISA=%s is not one of scalar|avx2|avx512|amx; using %s\n", env,
                  std::string(isa_name(best)).c_str());
     return best;
   }
@@ -63,6 +84,8 @@ bool cpu_supports(Isa isa) {
       return cpu_supports(Isa::kAvx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vnni") && os_saves_avx512_state();
+    case Isa::kAmx:
+      return cpu_supports(Isa::kAvx512) && amx_usable();
   }
   return false;
 }
@@ -77,6 +100,7 @@ std::string_view isa_name(Isa isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
+    case Isa::kAmx: return "amx";
   }
   return "unknown";
 }

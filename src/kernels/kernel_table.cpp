@@ -22,6 +22,7 @@ std::atomic<const KernelTable*> g_override{nullptr};
 const KernelTable& kernel_table(Isa isa) {
   if (!cpu_supports(isa)) return scalar_kernels();
   switch (isa) {
+    case Isa::kAmx: return amx_kernels();
     case Isa::kAvx512: return avx512_kernels();
     case Isa::kAvx2: return avx2_kernels();
     case Isa::kScalar: break;

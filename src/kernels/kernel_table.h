@@ -77,9 +77,10 @@ const KernelTable& active_kernels();
 // nothing, when the CPU does not support it. Not for use while kernels run on other threads.
 bool set_isa_for_testing(Isa isa);
 
-// Per-ISA tables (x86_avx2.cpp, x86_avx512.cpp); call only when cpu_supports() says so.
+// Per-ISA tables (x86_avx2.cpp, x86_avx512.cpp, x86_amx.cpp); call only when cpu_supports() says so.
 const KernelTable& avx2_kernels();
 const KernelTable& avx512_kernels();
+const KernelTable& amx_kernels();
 // pack_groups (packed_layout.h) through `k`'s packer for the layout where it has one.
 void pack_groups_with(const KernelTable& k, const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst);
 

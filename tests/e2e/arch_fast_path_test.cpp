@@ -1,4 +1,4 @@
-// The dense architecture fixtures on every fast kernel path this CPU supports (AVX2, AVX-512).
+// The dense architecture fixtures on every fast kernel path this CPU supports (AVX2, AVX-512, AMX).
 // Quantized GGUFs quantize their activations on the fly there, as llama.cpp does, so they are held
 // to the floors against llama.cpp's same-type logits (../shared/fixtures/arch/README.md table: top-1
 // agreement and max|diff| relative to max|logit|); F32 and HF BF16 forms keep f32 activations and
@@ -36,7 +36,7 @@ constexpr Floors kFloors[] = {{"qwen3", 0.91f, 0.03f, 0.95f, 0.04f},
 
 std::vector<FastForm> forms() {
   std::vector<FastForm> out;
-  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512, kernels::Isa::kAmx}) {
     if (!kernels::cpu_supports(isa)) continue;
     for (const Floors& f : kFloors) {
       const std::string dir = fixture_path(std::string("arch/") + f.arch);

@@ -114,7 +114,7 @@ TEST_P(MlaArchSameType, TopOneAgreesWithLlamaCppQuantizedLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, MlaArchSameType,
-                         ::testing::Values(kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512),
+                         ::testing::Values(kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512, kernels::Isa::kAmx),
                          [](const auto& info) { return std::string(kernels::isa_name(info.param)); });
 
 // Decoding one token at a time (the cache holds only latents and k_pe) gives the logits of the

@@ -81,7 +81,7 @@ TEST(PackedLayout, UnpackedRowsEqualTheReferenceCodec) {
 // Every path this CPU runs; those without a kernel for a layout use the reference (ref::matmul).
 std::vector<const KernelTable*> supported_tables() {
   std::vector<const KernelTable*> out;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx})
     if (cpu_supports(isa) && kernel_table(isa).isa == isa) out.push_back(&kernel_table(isa));
   return out;
 }
@@ -140,8 +140,9 @@ TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
     DType type;
     int64_t rows, cols;
   };
-  // 3 groups (48 rows: threads split 16-row chunks unevenly), and wide rows whose 17 tokens span
-  // several L2 chunks of activations.
+  // 3 groups (48 rows: threads split 16-row chunks unevenly), and wide rows whose 17 and 33 tokens
+  // span several L2 chunks of activations. 16, 17, 33 and 40 tokens: the AMX kernels' whole tiles
+  // of 16 tokens, with and without a tail for the AVX-512 kernels.
   const Case cases[] = {{DType::Q8_0, 48, 32}, {DType::Q8_0, 48, 1024}, {DType::Q4_K, 48, 256},
                         {DType::Q4_K, 16, 768}, {DType::Q6_K, 48, 256}, {DType::Q6_K, 32, 1024},
                         {DType::BF16, 48, 30}, {DType::BF16, 32, 1024},
@@ -150,8 +151,8 @@ TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
   for (const Case& c : cases) {
     const Matrix p = packed(quantized(c.type, c.rows, c.cols, seed++));
     for (const KernelTable* t : supported_tables())
-      for (int64_t n_tokens : {1, 2, 3, 8, 9, 17}) {
-        if (c.cols > 4096 && n_tokens != 17) continue;
+      for (int64_t n_tokens : {1, 2, 3, 8, 9, 16, 17, 33, 40}) {
+        if (c.cols > 4096 && n_tokens != 17 && n_tokens != 33) continue;
         expect_matches_reference(*t, p, n_tokens, seed++);
       }
   }
@@ -202,7 +203,7 @@ TEST(PackedLayout, PackingOnTheFlyEqualsTheRepackedMatmul) {
     const Matrix w = quantized(c.type, c.rows, c.cols, seed++);
     const Matrix p = packed(w);
     for (const KernelTable* t : supported_tables())
-      for (int64_t n : {1, 3, 4, 5, 8, 9, 17, 40}) {
+      for (int64_t n : {1, 3, 4, 5, 8, 9, 16, 17, 40}) {
         const std::vector<float> x = random_floats(static_cast<size_t>(n * c.cols), seed++, 1.0f);
         std::vector<float> got(static_cast<size_t>(n * c.rows)), want(got.size()), mapped(got.size());
         matmul_packing_with(*t, w.view, x.data(), n, got.data());
@@ -223,6 +224,20 @@ TEST(PackedLayout, Avx512TableHasAKernelForEveryLayout) {
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q4_K_R16), nullptr);
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::Q6_K_R16), nullptr);
   EXPECT_NE(kernel_table(Isa::kAvx512).matmul_for(DType::BF16_R16), nullptr);
+}
+
+// The AMX table is the AVX-512 one with tile kernels for the int8 layouts (and so different entry
+// points there): a table that silently fell back to AVX-512 would pass the product tests unseen.
+TEST(PackedLayout, AmxTableRunsItsOwnInt8Kernels) {
+  if (!cpu_supports(Isa::kAmx)) GTEST_SKIP() << "no usable AMX on this CPU";
+  const KernelTable& amx = kernel_table(Isa::kAmx);
+  const KernelTable& avx512 = kernel_table(Isa::kAvx512);
+  EXPECT_EQ(amx.isa, Isa::kAmx);
+  for (DType layout : {DType::Q8_0_R16, DType::Q4_K_R16}) {
+    ASSERT_NE(amx.matmul_for(layout), nullptr);
+    EXPECT_NE(amx.matmul_for(layout)->rows, avx512.matmul_for(layout)->rows) << dtype_name(layout);
+    EXPECT_EQ(amx.matmul_for(layout)->act_type, avx512.matmul_for(layout)->act_type) << dtype_name(layout);
+  }
 }
 
 }  // namespace

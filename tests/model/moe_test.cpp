@@ -310,7 +310,7 @@ TEST(MoeFfnFastPaths, StayWithinQuantizationErrorOfTheNaiveLoop) {
   const std::vector<float> x = random_values(rng, n * kModel, 1.0f);
   ASSERT_TRUE(kernels::set_isa_for_testing(kernels::Isa::kScalar));
   const std::vector<float> expected = naive_moe(*w, c, x, n);
-  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+  for (kernels::Isa isa : {kernels::Isa::kAvx2, kernels::Isa::kAvx512, kernels::Isa::kAmx}) {
     if (!kernels::set_isa_for_testing(isa)) continue;
     std::vector<float> out(static_cast<size_t>(n * kModel));
     MoeScratch scratch;

@@ -1,0 +1,347 @@
+// AMX (Advanced Matrix Extensions: Sapphire Rapids and later Xeons) prompt kernels for the
+// repacked int8 layouts. One TDPBUSD / TDPBSUD multiplies a tile of 16 tokens x 32 levels by 32
+// levels of 16 weight rows (8192 multiply-adds) where vpdpbusd does 64, so what is left of the
+// cost is the per-block scaling of the 16 x 16 int32 results (ggml's block scales change every
+// 32 columns): a store of the result tile and, per token, a load, a conversion and one or two
+// multiply-adds by the scales. Blocks are software-pipelined over two result tiles so that the
+// tile unit works on block b + 1 while the vector unit scales block b.
+//
+// Q8_0_R16's per-block 16 rows x 32 columns (packed_layout.h) is already the B tile layout (eight
+// 64-byte rows, one per 4-column chunk, 4 bytes per weight row); Q4_K_R16's nibbles are widened
+// into that layout once per group and token chunk. Activations are the same Q8_U32 / Q8_S32
+// blocks as the AVX-512 kernels use (an A tile reads 32 levels of 16 tokens at the token stride),
+// so the integer products are those of the AVX-512 kernels and only the float sums' order differs.
+// Batches of fewer than 16 tokens, and the last n % 16 tokens, run the AVX-512 kernels.
+#include <immintrin.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "kernels/kernel_table.h"
+#include "kernels/packed_layout.h"
+
+namespace kaiyuan::kernels {
+namespace {
+
+constexpr int64_t kTileTokens = 16;
+
+// The 64-byte operand of LDTILECFG (palette 1).
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+// Tiles 0-3: results (16 tokens x 16 rows of int32), used in turn by consecutive blocks; 4, 5:
+// activations (16 tokens x 32 levels); 6, 7: weights (8 chunks x 16 rows x 4 levels), alternating.
+TileConfig int8_config() {
+  TileConfig c;
+  for (int t : {0, 1, 2, 3}) c.rows[t] = 16, c.colsb[t] = 64;
+  for (int t : {4, 5}) c.rows[t] = 16, c.colsb[t] = 32;
+  for (int t : {6, 7}) c.rows[t] = 8, c.colsb[t] = 64;
+  return c;
+}
+
+// Tiles 0, 1: results (16 tokens x 16 rows of f32); 2, 3: activations' high and low bf16 halves
+// (16 tokens x 32 columns); 4, 5: weights (16 column pairs x 16 rows x 2 bf16).
+TileConfig bf16_config() {
+  TileConfig c;
+  for (int t = 0; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+  return c;
+}
+
+// Configures the calling thread's tiles for the duration of one kernel call and releases them
+// after, so a thread that is not in an AMX kernel carries no tile state (context switches stay cheap).
+class TileScope {
+ public:
+  explicit TileScope(const TileConfig& config) { _tile_loadconfig(&config); }
+  ~TileScope() { _tile_release(); }
+  TileScope(const TileScope&) = delete;
+  TileScope& operator=(const TileScope&) = delete;
+};
+
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// 64-byte aligned scratch that only grows (one per thread: each thread widens its own groups).
+uint8_t* panel_scratch(size_t bytes) {
+  struct FreeAligned {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<uint8_t, FreeAligned> buf;
+  thread_local size_t capacity = 0;
+  if (capacity < bytes) {
+    capacity = (bytes + 63) / 64 * 64;
+    buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, capacity)));
+    if (!buf) std::abort();  // a few tens of KiB per thread
+  }
+  return buf.get();
+}
+
+// One tile of 16 tokens x one group of 16 rows. Kernel supplies the block count of the group's
+// columns, the tile product of block b into result tile C (dot<C>) and the scaling of block b's
+// int32 results (scale). The tile unit's latencies (loads, product, store) are long: four result
+// tiles in turn keep three blocks in flight while the vector unit scales the block before them.
+template <class Kernel>
+void run_tile(const Kernel& k, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+  constexpr int64_t kLag = 2;
+  alignas(64) int32_t c[4][16 * 16];
+  __m512 acc[16];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  const int64_t n = k.n_blocks();
+  for (int64_t b = 0; b < n; ++b) {
+    switch (b & 3) {
+      case 0: k.template dot<0>(act, as, b, c[0]); break;
+      case 1: k.template dot<1>(act, as, b, c[1]); break;
+      case 2: k.template dot<2>(act, as, b, c[2]); break;
+      default: k.template dot<3>(act, as, b, c[3]); break;
+    }
+    if (b >= kLag) k.scale(c[(b - kLag) & 3], act, as, b - kLag, acc);
+  }
+  for (int64_t b = n - kLag < 0 ? 0 : n - kLag; b < n; ++b) k.scale(c[b & 3], act, as, b, acc);
+  for (int t = 0; t < 16; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// Block b's product into result tile C, stored to `out` (activations and weights alternate between
+// tiles 4/5 and 6/7). The tile intrinsics take literal register numbers, hence the macro.
+#define KAIYUAN_AMX_BLOCK(C, A, B, DP, a_ptr, as, w_ptr, out) \
+  do {                                                        \
+    _tile_zero(C);                                            \
+    _tile_loadd(A, a_ptr, as);                                \
+    _tile_loadd(B, w_ptr, 64);                                \
+    DP(C, A, B);                                              \
+    _tile_stored(C, out, 64);                                 \
+  } while (0)
+#define KAIYUAN_AMX_DOT(DP, a_ptr, as, w_ptr, out)                                   \
+  do {                                                                               \
+    if constexpr (C == 0) KAIYUAN_AMX_BLOCK(0, 4, 6, DP, a_ptr, as, w_ptr, out);     \
+    else if constexpr (C == 1) KAIYUAN_AMX_BLOCK(1, 5, 7, DP, a_ptr, as, w_ptr, out); \
+    else if constexpr (C == 2) KAIYUAN_AMX_BLOCK(2, 4, 6, DP, a_ptr, as, w_ptr, out); \
+    else KAIYUAN_AMX_BLOCK(3, 5, 7, DP, a_ptr, as, w_ptr, out);                      \
+  } while (0)
+
+// Q8_0_R16 x Q8_U32: TDPBUSD of (level + 128) by the weights, less 128 x the rows' level sums,
+// times the weight and activation scales (as Q8_0R16Kernel in x86_avx512.cpp).
+struct Q8_0Amx {
+  static constexpr DType kLayout = DType::Q8_0_R16;
+  static constexpr size_t kActBlock = 36;
+  const uint8_t* wg;
+  int64_t n_in;
+
+  void prepare(const uint8_t* group, int64_t cols) {
+    wg = group;
+    n_in = cols;
+  }
+  int64_t n_blocks() const { return n_in / 32; }
+
+  template <int C>
+  void dot(const uint8_t* act, size_t as, int64_t b, int32_t* out) const {
+    KAIYUAN_AMX_DOT(_tile_dpbusd, act + b * kActBlock, as, wg + b * kQ8_0R16GroupBlock, out);
+  }
+
+  void scale(const int32_t* c, const uint8_t* act, size_t as, int64_t b, __m512 (&acc)[16]) const {
+    const uint8_t* blk = wg + b * kQ8_0R16GroupBlock;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 512)));
+    const __m512i corr =
+        _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 544))), 7);
+    for (int t = 0; t < 16; ++t) {
+      const __m512i s = _mm512_sub_epi32(_mm512_load_si512(c + 16 * t), corr);
+      const float dx = load_f32(act + t * as + b * kActBlock + 32);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(dx)), acc[t]);
+    }
+  }
+};
+
+// Q4_K_R16 x Q8_S32: TDPBSUD of the signed levels by the 0..15 weight levels; per 32-column
+// sub-block j, d sc_j dx sum(q x) - dmin m_j dx sum(x) (as Q4_KR16Kernel in x86_avx512.cpp).
+// prepare() widens the group once into 640 bytes per sub-block: the B tile (8 x 64 bytes of
+// levels), then the 16 rows' d sc_j and dmin m_j as f32.
+struct Q4_KAmx {
+  static constexpr DType kLayout = DType::Q4_K_R16;
+  static constexpr size_t kActBlock = 48;
+  static constexpr size_t kPanelBlock = 640;
+  const uint8_t* panel = nullptr;
+  int64_t n_in = 0;
+
+  void prepare(const uint8_t* group, int64_t cols) {
+    n_in = cols;
+    uint8_t* out = panel_scratch(static_cast<size_t>(cols / 32) * kPanelBlock);
+    panel = out;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int64_t sb = 0; sb < cols / 256; ++sb) {
+      const uint8_t* blk = group + sb * kQ4_KR16GroupBlock;
+      const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2304)));
+      const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2336)));
+      for (int j = 0; j < 8; ++j, out += kPanelBlock) {
+        for (int h = 0; h < 4; ++h) {
+          const __m512i raw = _mm512_loadu_si512(blk + 256 * j + 64 * h);
+          _mm512_store_si512(out + 64 * h, _mm512_and_si512(raw, m4));
+          _mm512_store_si512(out + 256 + 64 * h, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+        }
+        const auto widen = [](const uint8_t* p) {
+          return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+        };
+        _mm512_store_ps(out + 512, _mm512_mul_ps(dv, widen(blk + 2048 + 16 * j)));
+        _mm512_store_ps(out + 576, _mm512_mul_ps(mv, widen(blk + 2176 + 16 * j)));
+      }
+    }
+  }
+  int64_t n_blocks() const { return n_in / 32; }
+
+  template <int C>
+  void dot(const uint8_t* act, size_t as, int64_t b, int32_t* out) const {
+    KAIYUAN_AMX_DOT(_tile_dpbsud, act + b * kActBlock, as, panel + b * kPanelBlock, out);
+  }
+
+  void scale(const int32_t* c, const uint8_t* act, size_t as, int64_t b, __m512 (&acc)[16]) const {
+    const uint8_t* p = panel + b * kPanelBlock;
+    const __m512 dsc = _mm512_load_ps(p + 512), dmn = _mm512_load_ps(p + 576);
+    for (int t = 0; t < 16; ++t) {
+      const uint8_t* xb = act + t * as + b * kActBlock;
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)),
+                               _mm512_mul_ps(dsc, _mm512_set1_ps(load_f32(xb + 32))), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(dmn, _mm512_set1_ps(load_f32(xb + 36)), acc[t]);
+    }
+  }
+};
+
+// Activations of one token chunk (about kAmxChunkBytes) stay in L2 while the range's groups go by;
+// each group is prepared once per chunk and stays in L1 while the chunk's token tiles go by.
+constexpr size_t kAmxChunkBytes = 512 * 1024;
+
+// Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain); the token tail of n_tokens % 16
+// goes to the AVX-512 kernel of the same layout and activation blocks.
+template <class Kernel>
+void amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
+              int64_t r1, float* y, int64_t ldy) {
+  static const MatmulRowsFn tail = avx512_kernels().matmul[static_cast<uint32_t>(Kernel::kLayout)].rows;
+  const int64_t n16 = n_tokens / kTileTokens * kTileTokens;
+  if (n16 > 0) {
+    const size_t group_bytes = ws * kPackRows;
+    int64_t chunk = static_cast<int64_t>(kAmxChunkBytes / as) / kTileTokens * kTileTokens;
+    if (chunk < kTileTokens) chunk = kTileTokens;
+    static const TileConfig config = int8_config();
+    TileScope tiles(config);
+    Kernel k;
+    for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
+      const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
+      for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
+        k.prepare(w + static_cast<size_t>(g) * group_bytes, n_in);
+        for (int64_t t = c0; t < c1; t += kTileTokens)
+          run_tile(k, act + static_cast<size_t>(t) * as, as, y + t * ldy + g * kPackRows, ldy);
+      }
+    }
+  }
+  if (n16 < n_tokens)
+    tail(w, ws, act + static_cast<size_t>(n16) * as, as, n_in, n_tokens - n16, r0, r1, y + n16 * ldy, ldy);
+}
+
+// ---- BF16_R16 x f32 activations --------------------------------------------------------------------
+// Each activation is split into bf16 hi + lo (hi = x rounded to bf16, lo = the rest rounded again),
+// so hi + lo carries 16 of f32's 24 significant bits and a product's error is about 2^-17 relative,
+// well inside the f32 path's tolerances; TDPBF16PS accumulates in f32. Two products per weight tile
+// still leave 8x the multiply-adds per instruction of the AVX-512 FMA kernel. BF16_R16's column
+// pairs are the B tile's layout, and the results accumulate in the tiles over all columns (no
+// per-block scales), so the tile goes straight to y.
+
+// Converts tokens [0, n) of x (rows of n_in f32) into hi and lo rows of n_in bf16.
+void split_bf16(const float* x, size_t x_stride, int64_t n, int64_t n_in, uint16_t* hi, uint16_t* lo) {
+  for (int64_t t = 0; t < n; ++t) {
+    const float* row = x + static_cast<size_t>(t) * x_stride;
+    uint16_t* h = hi + t * n_in;
+    uint16_t* l = lo + t * n_in;
+    for (int64_t k = 0; k < n_in; k += 32) {
+      const __m512 x0 = _mm512_loadu_ps(row + k), x1 = _mm512_loadu_ps(row + k + 16);
+      const __m512i hb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(x1, x0));
+      const auto widen = [](__m256i b) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)); };
+      const __m512 h0 = widen(_mm512_castsi512_si256(hb)), h1 = widen(_mm512_extracti64x4_epi64(hb, 1));
+      const __m512i lb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_sub_ps(x1, h1), _mm512_sub_ps(x0, h0)));
+      _mm512_storeu_si512(h + k, hb);
+      _mm512_storeu_si512(l + k, lb);
+    }
+  }
+}
+
+// 16 tokens x NG groups of 16 rows: per 32 columns, both activation halves times each group's tile.
+template <int NG>
+void bf16_tile(const uint8_t* wg, size_t group_bytes, const uint16_t* hi, const uint16_t* lo, int64_t n_in, float* y,
+               int64_t ldy) {
+  const size_t a_stride = static_cast<size_t>(n_in) * sizeof(uint16_t);
+  _tile_zero(0);
+  if constexpr (NG == 2) _tile_zero(1);
+  for (int64_t k = 0; k < n_in; k += 32) {
+    _tile_loadd(2, hi + k, a_stride);
+    _tile_loadd(3, lo + k, a_stride);
+    _tile_loadd(4, wg + k * 32, 64);
+    _tile_dpbf16ps(0, 2, 4);
+    _tile_dpbf16ps(0, 3, 4);
+    if constexpr (NG == 2) {
+      _tile_loadd(5, wg + group_bytes + k * 32, 64);
+      _tile_dpbf16ps(1, 2, 5);
+      _tile_dpbf16ps(1, 3, 5);
+    }
+  }
+  _tile_stored(0, y, ldy * sizeof(float));
+  if constexpr (NG == 2) _tile_stored(1, y + kPackRows, ldy * sizeof(float));
+}
+
+// About this many bytes of split activations per chunk of tokens (L2), re-used by every group.
+constexpr size_t kBf16ChunkBytes = 1024 * 1024;
+
+void bf16_amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
+                   int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  static const MatmulRowsFn fallback = avx512_kernels().matmul[static_cast<uint32_t>(DType::BF16_R16)].rows;
+  const int64_t n16 = n_in % 32 == 0 ? n_tokens / kTileTokens * kTileTokens : 0;
+  if (n16 > 0) {
+    const size_t group_bytes = ws * kPackRows;
+    int64_t chunk = static_cast<int64_t>(kBf16ChunkBytes / (static_cast<size_t>(n_in) * 4)) / kTileTokens * kTileTokens;
+    if (chunk < kTileTokens) chunk = kTileTokens;
+    if (chunk > n16) chunk = n16;
+    auto* hi = reinterpret_cast<uint16_t*>(panel_scratch(static_cast<size_t>(chunk * n_in) * 4));
+    uint16_t* lo = hi + chunk * n_in;
+    static const TileConfig config = bf16_config();
+    TileScope tiles(config);
+    const float* x = reinterpret_cast<const float*>(act);
+    const size_t x_stride = as / sizeof(float);
+    for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
+      const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
+      split_bf16(x + static_cast<size_t>(c0) * x_stride, x_stride, c1 - c0, n_in, hi, lo);
+      int64_t g = r0 / kPackRows;
+      const int64_t g1 = r1 / kPackRows;
+      for (; g + 2 <= g1; g += 2)
+        for (int64_t t = c0; t < c1; t += kTileTokens)
+          bf16_tile<2>(w + static_cast<size_t>(g) * group_bytes, group_bytes, hi + (t - c0) * n_in, lo + (t - c0) * n_in,
+                       n_in, y + t * ldy + g * kPackRows, ldy);
+      if (g < g1)
+        for (int64_t t = c0; t < c1; t += kTileTokens)
+          bf16_tile<1>(w + static_cast<size_t>(g) * group_bytes, group_bytes, hi + (t - c0) * n_in, lo + (t - c0) * n_in,
+                       n_in, y + t * ldy + g * kPackRows, ldy);
+    }
+  }
+  if (n16 < n_tokens)
+    fallback(w, ws, act + static_cast<size_t>(n16) * as, as, n_in, n_tokens - n16, r0, r1, y + n16 * ldy, ldy);
+}
+
+KernelTable make_table() {
+  KernelTable t = avx512_kernels();
+  t.isa = Isa::kAmx;
+  t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = amx_rows<Q8_0Amx>;
+  t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)].rows = amx_rows<Q4_KAmx>;
+  t.matmul[static_cast<uint32_t>(DType::BF16_R16)].rows = bf16_amx_rows;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable& amx_kernels() {
+  static const KernelTable table = make_table();
+  return table;
+}
+
+}  // namespace kaiyuan::kernels
