@@ -84,6 +84,9 @@ const KernelTable& amx_kernels();
 // pack_groups (packed_layout.h) through `k`'s packer for the layout where it has one.
 void pack_groups_with(const KernelTable& k, const TensorView& src, DType packed, int64_t g0, int64_t g1, uint8_t* dst);
 
+// Sets x86_amx_attention.cpp's prompt attention over an f16 cache (attend_tokens_f16) into `t`.
+void install_amx_attention(KernelTable& t);
+
 // x86_avx512_pack.cpp's packer for a repacked layout, or null.
 PackGroupFn avx512_packer(DType packed);
 

@@ -20,20 +20,12 @@
 
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
+#include "kernels/x86_amx_tiles.h"
 
 namespace kaiyuan::kernels {
 namespace {
 
 constexpr int64_t kTileTokens = 16;
-
-// The 64-byte operand of LDTILECFG (palette 1).
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
 
 // Tiles 0-3: results (16 tokens x 16 rows of int32), used in turn by consecutive blocks; 4, 5:
 // activations (16 tokens x 32 levels); 6, 7: weights (8 chunks x 16 rows x 4 levels), alternating.
@@ -45,43 +37,10 @@ TileConfig int8_config() {
   return c;
 }
 
-// Tiles 0, 1: results (16 tokens x 16 rows of f32); 2, 3: activations' high and low bf16 halves
-// (16 tokens x 32 columns); 4, 5: weights (16 column pairs x 16 rows x 2 bf16).
-TileConfig bf16_config() {
-  TileConfig c;
-  for (int t = 0; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 64;
-  return c;
-}
-
-// Configures the calling thread's tiles for the duration of one kernel call and releases them
-// after, so a thread that is not in an AMX kernel carries no tile state (context switches stay cheap).
-class TileScope {
- public:
-  explicit TileScope(const TileConfig& config) { _tile_loadconfig(&config); }
-  ~TileScope() { _tile_release(); }
-  TileScope(const TileScope&) = delete;
-  TileScope& operator=(const TileScope&) = delete;
-};
-
 inline float load_f32(const uint8_t* p) {
   float v;
   std::memcpy(&v, p, sizeof(v));
   return v;
-}
-
-// 64-byte aligned scratch that only grows (one per thread: each thread widens its own groups).
-uint8_t* panel_scratch(size_t bytes) {
-  struct FreeAligned {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  thread_local std::unique_ptr<uint8_t, FreeAligned> buf;
-  thread_local size_t capacity = 0;
-  if (capacity < bytes) {
-    capacity = (bytes + 63) / 64 * 64;
-    buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, capacity)));
-    if (!buf) std::abort();  // a few tens of KiB per thread
-  }
-  return buf.get();
 }
 
 // One tile of 16 tokens x one group of 16 rows. Kernel supplies the block count of the group's
@@ -334,6 +293,7 @@ KernelTable make_table() {
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = amx_rows<Q8_0Amx>;
   t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)].rows = amx_rows<Q4_KAmx>;
   t.matmul[static_cast<uint32_t>(DType::BF16_R16)].rows = bf16_amx_rows;
+  install_amx_attention(t);
   return t;
 }
 

@@ -25,7 +25,7 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale) {
 
 std::vector<Isa> supported_fast_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512})
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAmx})
     if (cpu_supports(isa)) out.push_back(isa);
   return out;
 }
