@@ -1,11 +1,11 @@
 // Attention over an f16 KV cache for a causal prompt, as LlamaModel runs it for one layer and one
-// KV head: tokens in runs of 64 (kernels::attend_tokens_f16) against one attend_heads_f16 call per
+// KV head: tokens in runs of 128 (kernels::attend_tokens_f16) against one attend_heads_f16 call per
 // token, and the runs over an f32 cache. Prints multiply-adds per second (QK and PV: 2 x head_dim per query vector and key) and the
 // ratio; the two are interleaved repetition by repetition so machine noise hits both alike.
 //
 // The cache rows hold kv_heads heads (the stride the model uses); the bench attends the first.
 //
-//   build/release/bench/attention_bench [tokens=512] [group=2] [head_dim=128] [reps=15] [kv_heads=8] [run=64]
+//   build/release/bench/attention_bench [tokens=512] [group=2] [head_dim=128] [reps=15] [kv_heads=8] [run=128]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   const int reps = argc > 4 ? std::atoi(argv[4]) : 15;
   const int64_t kv_heads = argc > 5 ? std::atoll(argv[5]) : 8;
   const int64_t ks = kv_heads * head_dim;  // cache row stride
-  const int64_t kRun = argc > 6 ? std::atoll(argv[6]) : 64;  // model/llama.cpp kAttendRun
+  const int64_t kRun = argc > 6 ? std::atoll(argv[6]) : 128;  // model/llama.cpp kAttendRun
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const int64_t q_dim = group * head_dim;

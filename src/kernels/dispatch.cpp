@@ -25,14 +25,16 @@ bool cpu_has_f16c() {
   return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
 
-// AMX-TILE and AMX-INT8 (CPUID leaf 7, EDX bits 24 and 25), the OS enabling the tile state in XCR0
+// AMX-TILE, AMX-INT8 and AMX-BF16 (CPUID leaf 7, EDX bits 24, 25 and 22), the OS enabling the tile state in XCR0
 // (bits 17 and 18), and Linux granting this process the tile data (arch_prctl ARCH_REQ_XCOMP_PERM:
 // without it the first tile instruction faults). Asked once; the grant holds for every thread.
 bool amx_usable() {
   static const bool usable = [] {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    if (!(d & (1u << 24)) || !(d & (1u << 25))) return false;
+    if (!(d & (1u << 24)) || !(d & (1u << 25)) || !(d & (1u << 22))) return false;
+    // AVX512-BF16 (leaf 7 subleaf 1, EAX bit 5): the kernels round f32 to bf16 with vcvtne2ps2bf16.
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return false;
     unsigned lo, hi;
     __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     if ((lo & (3u << 17)) != (3u << 17)) return false;

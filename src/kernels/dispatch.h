@@ -9,8 +9,9 @@ namespace kaiyuan::kernels {
 
 // kAvx2: AVX2 + FMA + F16C (x86-64-v3, the build baseline). kAvx512: F + BW + VL + DQ + VNNI
 // (Ice Lake / Zen 4 and later), so x86_avx512.cpp may use vpdpbusd unconditionally. kAmx: kAvx512 plus
-// AMX-TILE and AMX-INT8 with the kernel's permission to use tile data (Sapphire Rapids and later):
-// the AVX-512 kernels, with x86_amx.cpp's tile kernels for prompt-sized int8 products.
+// AMX-TILE, AMX-INT8 and AMX-BF16 with the kernel's permission to use tile data (Sapphire Rapids and
+// later): the AVX-512 kernels, with x86_amx.cpp's tile kernels for prompt-sized products and
+// x86_amx_attention.cpp's prompt attention over an f16 cache.
 enum class Isa { kScalar, kAvx2, kAvx512, kAmx };
 
 // What this CPU can run (cpuid + OS support for the register state).

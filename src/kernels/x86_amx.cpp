@@ -172,7 +172,7 @@ struct Q4_KAmx {
 
 // Activations of one token chunk (about kAmxChunkBytes) stay in L2 while the range's groups go by;
 // each group is prepared once per chunk and stays in L1 while the chunk's token tiles go by.
-constexpr size_t kAmxChunkBytes = 512 * 1024;
+constexpr size_t kAmxChunkBytes = 1024 * 1024;
 
 // Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain); the token tail of n_tokens % 16
 // goes to the AVX-512 kernel of the same layout and activation blocks.

@@ -22,9 +22,9 @@ namespace {
 // Consecutive tokens of one sequence attended in one kernel call (kernels::attend_tokens): enough
 // for the kernels' blocks of query vectors and for the AMX kernel to repay staging the cache once
 // per call (bench/attention_bench, f16 cache, 512 tokens: 62 Gmac/s in runs of 16, 103 in runs of
-// 64, 116 in runs of 128; the AVX-512 kernel 43-50 at any length), small enough that a 512-token
-// prompt still gives the threads 8 items per K/V head.
-constexpr int64_t kAttendRun = 64;
+// 64, 116 in runs of 128; the AVX-512 kernel 43-50 at any length; dense Q4_K_M pp512 +2% from 64
+// to 128), small enough that a 512-token prompt still gives the threads 4 items per K/V head.
+constexpr int64_t kAttendRun = 128;
 
 struct LayerWeights {
   std::vector<float> attn_norm;                       // [d_model]
