@@ -35,7 +35,14 @@ struct MatmulKernel {
   // (bench/matmul_bench). Null where this table has none: matmul_packing_with keeps the source layout.
   PackGroupFn pack = nullptr;
   int64_t pack_min_tokens = 0;
+  // For a repacked layout: a kernel that reads the source layout itself (w: the mapped rows, of
+  // w_stride bytes) with this entry's activation blocks, for whole tiles of kSourceTileTokens
+  // tokens (n_tokens a multiple of it); matmul_packing_with runs those tokens through it and packs
+  // only for the rest. Null where this table has none.
+  MatmulRowsFn source_rows = nullptr;
 };
+
+constexpr int64_t kSourceTileTokens = 16;
 
 constexpr int kMaxDTypeId = 72;  // GGUF ggml_type ids (< 32) and our internal layouts (64..)
 

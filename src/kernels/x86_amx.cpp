@@ -64,6 +64,11 @@ void run_tile(const Kernel& k, const uint8_t* act, size_t as, float* y, int64_t 
     if (b >= kLag) k.scale(c[(b - kLag) & 3], act, as, b - kLag, acc);
   }
   for (int64_t b = n - kLag < 0 ? 0 : n - kLag; b < n; ++b) k.scale(c[b & 3], act, as, b, acc);
+  k.store(acc, y, ldy);
+}
+
+// acc[t] holds token t's 16 rows.
+inline void store_by_token(const __m512 (&acc)[16], float* y, int64_t ldy) {
   for (int t = 0; t < 16; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
@@ -98,6 +103,7 @@ struct Q8_0Amx {
     n_in = cols;
   }
   int64_t n_blocks() const { return n_in / 32; }
+  static void store(const __m512 (&acc)[16], float* y, int64_t ldy) { store_by_token(acc, y, ldy); }
 
   template <int C>
   void dot(const uint8_t* act, size_t as, int64_t b, int32_t* out) const {
@@ -152,6 +158,7 @@ struct Q4_KAmx {
     }
   }
   int64_t n_blocks() const { return n_in / 32; }
+  static void store(const __m512 (&acc)[16], float* y, int64_t ldy) { store_by_token(acc, y, ldy); }
 
   template <int C>
   void dot(const uint8_t* act, size_t as, int64_t b, int32_t* out) const {
@@ -199,6 +206,98 @@ void amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_
   }
   if (n16 < n_tokens)
     tail(w, ws, act + static_cast<size_t>(n16) * as, as, n_in, n_tokens - n16, r0, r1, y + n16 * ldy, ldy);
+}
+
+// ---- Q8_0 straight from the mapped rows (MoE experts: MatmulKernel::source_rows) ----------------
+// The roles swap: A = 16 weight rows x 32 levels read from the mapped blocks themselves (34-byte
+// blocks, f16 d then the levels; a tile load at the row stride), B = 16 tokens' levels in the
+// 4-level chunk layout, staged once per token chunk from the Q8_U32 blocks (made signed again) with
+// the tokens' scales as one vector per block. The result tile is rows x tokens; per row and block
+// one convert and one multiply-add by dx[tokens] x dw[row], the same products as the repacked
+// kernel's (so the same floats, bit for bit), without packing the expert first and without the
+// unsigned-activation correction. The accumulators are transposed once per tile into y.
+constexpr size_t kStagedBlock = 576;  // B tile (8 x 64 bytes), then the 16 tokens' scales
+
+void stage_q8_tokens(const uint8_t* act, size_t as, int64_t n_tiles, int64_t nb, uint8_t* out) {
+  const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i scale_at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32(static_cast<int>(as)));
+  for (int64_t tile = 0; tile < n_tiles; ++tile)
+    for (int64_t b = 0; b < nb; ++b, out += kStagedBlock) {
+      const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
+      __m512i rows[16];
+      for (int t = 0; t < 16; ++t)
+        rows[t] = _mm512_xor_si512(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as))),
+                                   _mm512_zextsi256_si512(_mm512_castsi512_si256(sign)));
+      transpose16(rows);  // rows[p], p < 8: chunk p (levels 4p .. 4p + 3) of the 16 tokens
+      for (int p = 0; p < 8; ++p) _mm512_store_si512(out + 64 * p, rows[p]);
+      _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
+    }
+}
+
+struct Q8_0SourceAmx {
+  const uint8_t* rows = nullptr;  // the group's first mapped row
+  size_t ws = 0;
+  const float* dw = nullptr;  // [block][16 rows]
+  int64_t nb = 0;
+
+  void prepare(const uint8_t* group, size_t row_stride, int64_t n_in) {
+    rows = group;
+    ws = row_stride;
+    nb = n_in / 32;
+    auto* out = reinterpret_cast<float*>(panel_scratch(static_cast<size_t>(nb) * 64));
+    dw = out;
+    const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int>(ws)));
+    for (int64_t b = 0; b < nb; ++b) {  // the 16 rows' f16 d of block b (a dword gather, low halves)
+      const __m512i d = _mm512_i32gather_epi32(at, group + b * 34, 1);
+      _mm512_store_ps(out + 16 * b, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+    }
+  }
+  int64_t n_blocks() const { return nb; }
+
+  template <int C>
+  void dot(const uint8_t* staged, size_t, int64_t b, int32_t* out) const {
+    KAIYUAN_AMX_DOT(_tile_dpbssd, rows + b * 34 + 2, ws, staged + b * kStagedBlock, out);
+  }
+
+  void scale(const int32_t* c, const uint8_t* staged, size_t, int64_t b, __m512 (&acc)[16]) const {
+    const __m512 dx = _mm512_load_ps(staged + b * kStagedBlock + 512);
+    for (int i = 0; i < 16; ++i)
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * i)), _mm512_mul_ps(dx, _mm512_set1_ps(dw[16 * b + i])),
+                               acc[i]);
+  }
+
+  // acc[i] holds row i's 16 tokens.
+  static void store(const __m512 (&acc)[16], float* y, int64_t ldy) {
+    __m512i t[16];
+    for (int i = 0; i < 16; ++i) t[i] = _mm512_castps_si512(acc[i]);
+    transpose16(t);
+    for (int tok = 0; tok < 16; ++tok) _mm512_storeu_ps(y + tok * ldy, _mm512_castsi512_ps(t[tok]));
+  }
+};
+
+// MatmulKernel::source_rows for Q8_0 (n_tokens a multiple of 16; rows [r0, r1) whole groups).
+void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
+                      int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  const int64_t nb = n_in / 32;
+  int64_t chunk = static_cast<int64_t>(kAmxChunkBytes / as) / kTileTokens * kTileTokens;
+  if (chunk < kTileTokens) chunk = kTileTokens;
+  static const TileConfig config = int8_config();
+  TileScope tiles(config);
+  Q8_0SourceAmx k;
+  for (int64_t c0 = 0; c0 < n_tokens; c0 += chunk) {
+    const int64_t c1 = n_tokens - c0 < chunk ? n_tokens : c0 + chunk;
+    const int64_t n_tiles = (c1 - c0) / kTileTokens;
+    uint8_t* staged = panel_scratch<1>(static_cast<size_t>(n_tiles * nb) * kStagedBlock);
+    stage_q8_tokens(act + static_cast<size_t>(c0) * as, as, n_tiles, nb, staged);
+    for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
+      k.prepare(w + static_cast<size_t>(g * kPackRows) * ws, ws, n_in);
+      for (int64_t tile = 0; tile < n_tiles; ++tile)
+        run_tile(k, staged + static_cast<size_t>(tile * nb) * kStagedBlock, 0, y + (c0 + 16 * tile) * ldy + g * kPackRows,
+                 ldy);
+    }
+  }
 }
 
 // ---- BF16_R16 x f32 activations --------------------------------------------------------------------
@@ -291,6 +390,7 @@ KernelTable make_table() {
   KernelTable t = avx512_kernels();
   t.isa = Isa::kAmx;
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = amx_rows<Q8_0Amx>;
+  t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].source_rows = q8_0_source_rows;
   t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)].rows = amx_rows<Q4_KAmx>;
   t.matmul[static_cast<uint32_t>(DType::BF16_R16)].rows = bf16_amx_rows;
   install_amx_attention(t);

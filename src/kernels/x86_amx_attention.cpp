@@ -52,30 +52,6 @@ inline __m512i interleave(__m256i a, __m256i b) {
   return _mm512_or_si512(_mm512_cvtepu16_epi32(a), _mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
 }
 
-// Rows r[0..15] of 16 dwords become columns: r[i] ends up holding element i of every input row.
-inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 16; i += 2) {  // per 128-bit lane L: rows i, i + 1 at columns 4L .. 4L + 3
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {  // r[i + c], lane L: column 4L + c of rows i .. i + 3
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int c = 0; c < 4; ++c) {  // lane L of the four row groups into column 4L + c
-    const __m512i ab_lo = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x44), ab_hi = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xEE);
-    const __m512i cd_lo = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x44), cd_hi = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xEE);
-    t[c] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0x88);
-    t[4 + c] = _mm512_shuffle_i32x4(ab_lo, cd_lo, 0xDD);
-    t[8 + c] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0x88);
-    t[12 + c] = _mm512_shuffle_i32x4(ab_hi, cd_hi, 0xDD);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
-
 struct Staged {
   const uint32_t* kt_hi;  // [key tile][dim step][16 pairs][16 keys] dwords
   const uint32_t* kt_lo;
