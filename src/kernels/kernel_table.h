@@ -97,6 +97,11 @@ void install_amx_attention(KernelTable& t);
 // x86_avx512_pack.cpp's packer for a repacked layout, or null.
 PackGroupFn avx512_packer(DType packed);
 
+// Per-thread, 64-byte aligned scratch buffers that only grow (steady-state batches never
+// allocate), one per slot: a kernel that needs two at once takes two slots.
+enum class ScratchSlot : int { kPackedGroup, kPanel, kStaged, kCount };
+uint8_t* thread_scratch(ScratchSlot slot, size_t bytes);
+
 // matmul through table `k` (the scalar reference when it has no entry for w.dtype).
 void matmul_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y);
 

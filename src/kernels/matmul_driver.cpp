@@ -23,22 +23,6 @@ uint8_t* activation_scratch(size_t bytes) {
   return buf.data();
 }
 
-// One group of repacked rows, packed just before use (matmul_packing_with). 64-byte aligned like
-// RepackedWeightSource's copies, so every group block starts on a cache line.
-uint8_t* group_scratch(size_t bytes) {
-  struct FreeAligned {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  thread_local std::unique_ptr<uint8_t, FreeAligned> buf;
-  thread_local size_t capacity = 0;
-  if (capacity < bytes) {
-    capacity = (bytes + 63) / 64 * 64;
-    buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, capacity)));
-    if (!buf) std::abort();  // a few KiB per thread: nothing sensible to do without them
-  }
-  return buf.get();
-}
-
 struct Activations {
   const uint8_t* data;
   size_t stride;
@@ -57,6 +41,24 @@ Activations prepare_activations(const MatmulKernel& mk, const float* x, int64_t 
 }
 
 }  // namespace
+
+uint8_t* thread_scratch(ScratchSlot slot, size_t bytes) {
+  struct FreeAligned {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  struct Buffer {
+    std::unique_ptr<uint8_t, FreeAligned> data;
+    size_t capacity = 0;
+  };
+  thread_local Buffer buffers[static_cast<int>(ScratchSlot::kCount)];
+  Buffer& b = buffers[static_cast<int>(slot)];
+  if (b.capacity < bytes) {
+    b.capacity = (bytes + 63) / 64 * 64;
+    b.data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, b.capacity)));
+    if (!b.data) std::abort();  // nothing sensible to do without it
+  }
+  return b.data.get();
+}
 
 void matmul_packing_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y) {
   const auto layout = packed_layout_for(w.dtype, w.rows(), w.cols());
@@ -81,7 +83,8 @@ void matmul_packing_with(const KernelTable& k, const TensorView& w, const float*
   float* y_rest = y + n_direct * n_out;
   const size_t group_bytes = packed_nbytes(*layout, kPackRows, n_in);
   parallel_for(n_out / kPackRows, [&](int64_t g0, int64_t g1) {
-    uint8_t* packed = group_scratch(group_bytes);
+    // One group of repacked rows, packed just before use, hot in L1 for the kernel.
+    uint8_t* packed = thread_scratch(ScratchSlot::kPackedGroup, group_bytes);
     for (int64_t g = g0; g < g1; ++g) {
       mk->pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in, packed);
       mk->rows(packed, group_bytes / kPackRows, rest, act.stride, n_in, n_tokens - n_direct, 0, kPackRows,

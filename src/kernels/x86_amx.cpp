@@ -136,7 +136,7 @@ struct Q4_KAmx {
 
   void prepare(const uint8_t* group, int64_t cols) {
     n_in = cols;
-    uint8_t* out = panel_scratch(static_cast<size_t>(cols / 32) * kPanelBlock);
+    uint8_t* out = thread_scratch(ScratchSlot::kPanel, static_cast<size_t>(cols / 32) * kPanelBlock);
     panel = out;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (int64_t sb = 0; sb < cols / 256; ++sb) {
@@ -245,7 +245,7 @@ struct Q8_0SourceAmx {
     rows = group;
     ws = row_stride;
     nb = n_in / 32;
-    auto* out = reinterpret_cast<float*>(panel_scratch(static_cast<size_t>(nb) * 64));
+    auto* out = reinterpret_cast<float*>(thread_scratch(ScratchSlot::kPanel, static_cast<size_t>(nb) * 64));
     dw = out;
     const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                           _mm512_set1_epi32(static_cast<int>(ws)));
@@ -289,7 +289,7 @@ void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as
   for (int64_t c0 = 0; c0 < n_tokens; c0 += chunk) {
     const int64_t c1 = n_tokens - c0 < chunk ? n_tokens : c0 + chunk;
     const int64_t n_tiles = (c1 - c0) / kTileTokens;
-    uint8_t* staged = panel_scratch<1>(static_cast<size_t>(n_tiles * nb) * kStagedBlock);
+    uint8_t* staged = thread_scratch(ScratchSlot::kStaged, static_cast<size_t>(n_tiles * nb) * kStagedBlock);
     stage_q8_tokens(act + static_cast<size_t>(c0) * as, as, n_tiles, nb, staged);
     for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
       k.prepare(w + static_cast<size_t>(g * kPackRows) * ws, ws, n_in);
@@ -361,7 +361,7 @@ void bf16_amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, i
     int64_t chunk = static_cast<int64_t>(kBf16ChunkBytes / (static_cast<size_t>(n_in) * 4)) / kTileTokens * kTileTokens;
     if (chunk < kTileTokens) chunk = kTileTokens;
     if (chunk > n16) chunk = n16;
-    auto* hi = reinterpret_cast<uint16_t*>(panel_scratch(static_cast<size_t>(chunk * n_in) * 4));
+    auto* hi = reinterpret_cast<uint16_t*>(thread_scratch(ScratchSlot::kPanel, static_cast<size_t>(chunk * n_in) * 4));
     uint16_t* lo = hi + chunk * n_in;
     static const TileConfig config = bf16_config();
     TileScope tiles(config);

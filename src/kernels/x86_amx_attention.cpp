@@ -64,7 +64,7 @@ struct Staged {
 Staged stage(const uint16_t* k, int64_t ks, const uint16_t* v, int64_t vs, int64_t n_all, int64_t D) {
   const int64_t n_pad = (n_all + kChunk - 1) / kChunk * kChunk;
   const size_t words = static_cast<size_t>(n_pad * D / 2);
-  auto* buf = reinterpret_cast<uint32_t*>(panel_scratch<1>(4 * words * sizeof(uint32_t)));
+  auto* buf = reinterpret_cast<uint32_t*>(thread_scratch(ScratchSlot::kStaged, 4 * words * sizeof(uint32_t)));
   uint32_t* kt_hi = buf;
   uint32_t* kt_lo = buf + words;
   uint32_t* vb_hi = buf + 2 * words;

@@ -1,4 +1,4 @@
-// Tile configuration and scratch shared by the AMX kernel files (x86_amx.cpp,
+// Tile configuration and bf16 helpers shared by the AMX kernel files (x86_amx.cpp,
 // x86_amx_attention.cpp). Internal linkage on purpose, as x86_tiles.h: only files compiled with
 // the AMX flags include it.
 #pragma once
@@ -6,8 +6,6 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 
 namespace kaiyuan::kernels {
 namespace {
@@ -62,23 +60,6 @@ class TileScope {
   TileScope(const TileScope&) = delete;
   TileScope& operator=(const TileScope&) = delete;
 };
-
-// 64-byte aligned scratch that only grows, one per thread and Slot (buffers a kernel needs at once
-// take different slots).
-template <int Slot = 0>
-uint8_t* panel_scratch(size_t bytes) {
-  struct FreeAligned {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  thread_local std::unique_ptr<uint8_t, FreeAligned> buf;
-  thread_local size_t capacity = 0;
-  if (capacity < bytes) {
-    capacity = (bytes + 63) / 64 * 64;
-    buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, capacity)));
-    if (!buf) std::abort();  // nothing sensible to do without it
-  }
-  return buf.get();
-}
 
 }  // namespace
 }  // namespace kaiyuan::kernels
