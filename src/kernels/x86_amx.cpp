@@ -386,8 +386,33 @@ void bf16_amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, i
     fallback(w, ws, act + static_cast<size_t>(n16) * as, as, n_in, n_tokens - n16, r0, r1, y + n16 * ldy, ldy);
 }
 
+// The tile unit's int8 peak for `kaiyuan bench --roofline`: four independent full-size TDPBUSD
+// (16 x 16 x 64 multiply-adds each) per round on register-only tiles.
+int64_t int8_peak_loop_amx(int64_t iters) {
+  static const TileConfig config = [] {
+    TileConfig c;
+    for (int t = 0; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 64;
+    return c;
+  }();
+  TileScope tiles(config);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_zero(4);
+  _tile_zero(5);
+  for (int64_t i = 0; i < iters; ++i) {
+    _tile_dpbusd(0, 4, 5);
+    _tile_dpbusd(1, 4, 5);
+    _tile_dpbusd(2, 4, 5);
+    _tile_dpbusd(3, 4, 5);
+  }
+  return iters * 4 * 16 * 16 * 64;
+}
+
 KernelTable make_table() {
   KernelTable t = avx512_kernels();
+  t.int8_peak_loop = int8_peak_loop_amx;
   t.isa = Isa::kAmx;
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = amx_rows<Q8_0Amx>;
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].source_rows = q8_0_source_rows;

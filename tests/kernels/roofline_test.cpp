@@ -27,11 +27,12 @@ TEST(Roofline, Int8PeakFollowsTheActiveKernels) {
 }
 
 TEST(Roofline, Int8PeakLoopsCountTheirMultiplyAdds) {
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAmx}) {
     if (!cpu_supports(isa)) continue;
     const KernelTable& t = kernel_table(isa);
     ASSERT_NE(t.int8_peak_loop, nullptr) << isa_name(isa);
-    EXPECT_EQ(t.int8_peak_loop(10), isa == Isa::kAvx512 ? 10 * 12 * 64 : 10 * 8 * 32);
+    const int64_t per_round = isa == Isa::kAmx ? 4 * 16 * 16 * 64 : isa == Isa::kAvx512 ? 12 * 64 : 8 * 32;
+    EXPECT_EQ(t.int8_peak_loop(10), 10 * per_round) << isa_name(isa);
   }
 }
 
