@@ -3,8 +3,7 @@
 // levels of 16 weight rows (8192 multiply-adds) where vpdpbusd does 64, so what is left of the
 // cost is the per-block scaling of the 16 x 16 int32 results (ggml's block scales change every
 // 32 columns): a store of the result tile and, per token, a load, a conversion and one or two
-// multiply-adds by the scales. Blocks are software-pipelined over two result tiles so that the
-// tile unit works on block b + 1 while the vector unit scales block b.
+// multiply-adds by the scales. Blocks take four result tiles in turn, the scaling two blocks behind.
 //
 // Q8_0_R16's per-block 16 rows x 32 columns (packed_layout.h) is already the B tile layout (eight
 // 64-byte rows, one per 4-column chunk, 4 bytes per weight row); Q4_K_R16's nibbles are widened
@@ -14,9 +13,8 @@
 // Batches of fewer than 16 tokens, and the last n % 16 tokens, run the AVX-512 kernels.
 #include <immintrin.h>
 
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
-#include <memory>
 
 #include "kernels/kernel_table.h"
 #include "kernels/packed_layout.h"
@@ -25,7 +23,7 @@
 namespace kaiyuan::kernels {
 namespace {
 
-constexpr int64_t kTileTokens = 16;
+constexpr int64_t kTileTokens = kSourceTileTokens;  // tokens per tile: the A (or B) operand's 16 rows
 
 // Tiles 0-3: results (16 tokens x 16 rows of int32), used in turn by consecutive blocks; 4, 5:
 // activations (16 tokens x 32 levels); 6, 7: weights (8 chunks x 16 rows x 4 levels), alternating.
@@ -35,6 +33,18 @@ TileConfig int8_config() {
   for (int t : {4, 5}) c.rows[t] = 16, c.colsb[t] = 32;
   for (int t : {6, 7}) c.rows[t] = 8, c.colsb[t] = 64;
   return c;
+}
+
+// Byte offsets i x stride of lane i, for gathering one value from each of 16 rows.
+inline __m512i lane_offsets(size_t stride) {
+  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                            _mm512_set1_epi32(static_cast<int>(stride)));
+}
+
+// Tokens per chunk whose bytes_per_token-byte rows fill about `budget` bytes: whole tiles, at least one.
+inline int64_t chunk_tokens(size_t budget, size_t bytes_per_token) {
+  const int64_t n = static_cast<int64_t>(budget / bytes_per_token) / kTileTokens * kTileTokens;
+  return n < kTileTokens ? kTileTokens : n;
 }
 
 inline float load_f32(const uint8_t* p) {
@@ -190,8 +200,7 @@ void amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_
   const int64_t n16 = n_tokens / kTileTokens * kTileTokens;
   if (n16 > 0) {
     const size_t group_bytes = ws * kPackRows;
-    int64_t chunk = static_cast<int64_t>(kAmxChunkBytes / as) / kTileTokens * kTileTokens;
-    if (chunk < kTileTokens) chunk = kTileTokens;
+    const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
     static const TileConfig config = int8_config();
     TileScope tiles(config);
     Kernel k;
@@ -220,8 +229,7 @@ constexpr size_t kStagedBlock = 576;  // B tile (8 x 64 bytes), then the 16 toke
 
 void stage_q8_tokens(const uint8_t* act, size_t as, int64_t n_tiles, int64_t nb, uint8_t* out) {
   const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i scale_at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                              _mm512_set1_epi32(static_cast<int>(as)));
+  const __m512i scale_at = lane_offsets(as);
   for (int64_t tile = 0; tile < n_tiles; ++tile)
     for (int64_t b = 0; b < nb; ++b, out += kStagedBlock) {
       const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
@@ -247,8 +255,7 @@ struct Q8_0SourceAmx {
     nb = n_in / 32;
     auto* out = reinterpret_cast<float*>(thread_scratch(ScratchSlot::kPanel, static_cast<size_t>(nb) * 64));
     dw = out;
-    const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                          _mm512_set1_epi32(static_cast<int>(ws)));
+    const __m512i at = lane_offsets(ws);
     for (int64_t b = 0; b < nb; ++b) {  // the 16 rows' f16 d of block b (a dword gather, low halves)
       const __m512i d = _mm512_i32gather_epi32(at, group + b * 34, 1);
       _mm512_store_ps(out + 16 * b, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
@@ -281,8 +288,7 @@ struct Q8_0SourceAmx {
 void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
                       int64_t r0, int64_t r1, float* y, int64_t ldy) {
   const int64_t nb = n_in / 32;
-  int64_t chunk = static_cast<int64_t>(kAmxChunkBytes / as) / kTileTokens * kTileTokens;
-  if (chunk < kTileTokens) chunk = kTileTokens;
+  const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
   static const TileConfig config = int8_config();
   TileScope tiles(config);
   Q8_0SourceAmx k;
@@ -301,27 +307,21 @@ void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as
 }
 
 // ---- BF16_R16 x f32 activations --------------------------------------------------------------------
-// Each activation is split into bf16 hi + lo (hi = x rounded to bf16, lo = the rest rounded again),
-// so hi + lo carries 16 of f32's 24 significant bits and a product's error is about 2^-17 relative,
-// well inside the f32 path's tolerances; TDPBF16PS accumulates in f32. Two products per weight tile
-// still leave 8x the multiply-adds per instruction of the AVX-512 FMA kernel. BF16_R16's column
-// pairs are the B tile's layout, and the results accumulate in the tiles over all columns (no
-// per-block scales), so the tile goes straight to y.
+// Each activation is split into bf16 hi + lo (split16: 16 of f32's 24 significant bits, a residual of
+// at most 2^-16 x), well inside the f32 path's tolerances; TDPBF16PS accumulates in f32. Two products
+// per weight tile still leave 8x the multiply-adds per instruction of the AVX-512 FMA kernel.
+// BF16_R16's column pairs are the B tile's layout, and the results accumulate in the tiles over all
+// columns (no per-block scales), so the tile goes straight to y.
 
 // Converts tokens [0, n) of x (rows of n_in f32) into hi and lo rows of n_in bf16.
 void split_bf16(const float* x, size_t x_stride, int64_t n, int64_t n_in, uint16_t* hi, uint16_t* lo) {
   for (int64_t t = 0; t < n; ++t) {
     const float* row = x + static_cast<size_t>(t) * x_stride;
-    uint16_t* h = hi + t * n_in;
-    uint16_t* l = lo + t * n_in;
-    for (int64_t k = 0; k < n_in; k += 32) {
-      const __m512 x0 = _mm512_loadu_ps(row + k), x1 = _mm512_loadu_ps(row + k + 16);
-      const __m512i hb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(x1, x0));
-      const auto widen = [](__m256i b) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)); };
-      const __m512 h0 = widen(_mm512_castsi512_si256(hb)), h1 = widen(_mm512_extracti64x4_epi64(hb, 1));
-      const __m512i lb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(_mm512_sub_ps(x1, h1), _mm512_sub_ps(x0, h0)));
-      _mm512_storeu_si512(h + k, hb);
-      _mm512_storeu_si512(l + k, lb);
+    for (int64_t k = 0; k < n_in; k += 16) {
+      __m256i h, l;
+      split16(_mm512_loadu_ps(row + k), h, l);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + t * n_in + k), h);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + t * n_in + k), l);
     }
   }
 }
@@ -358,12 +358,10 @@ void bf16_amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, i
   const int64_t n16 = n_in % 32 == 0 ? n_tokens / kTileTokens * kTileTokens : 0;
   if (n16 > 0) {
     const size_t group_bytes = ws * kPackRows;
-    int64_t chunk = static_cast<int64_t>(kBf16ChunkBytes / (static_cast<size_t>(n_in) * 4)) / kTileTokens * kTileTokens;
-    if (chunk < kTileTokens) chunk = kTileTokens;
-    if (chunk > n16) chunk = n16;
+    const int64_t chunk = std::min(chunk_tokens(kBf16ChunkBytes, static_cast<size_t>(n_in) * 4), n16);
     auto* hi = reinterpret_cast<uint16_t*>(thread_scratch(ScratchSlot::kPanel, static_cast<size_t>(chunk * n_in) * 4));
     uint16_t* lo = hi + chunk * n_in;
-    static const TileConfig config = bf16_config();
+    static const TileConfig config = full_tile_config();
     TileScope tiles(config);
     const float* x = reinterpret_cast<const float*>(act);
     const size_t x_stride = as / sizeof(float);
@@ -389,11 +387,7 @@ void bf16_amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, i
 // The tile unit's int8 peak for `kaiyuan bench --roofline`: four independent full-size TDPBUSD
 // (16 x 16 x 64 multiply-adds each) per round on register-only tiles.
 int64_t int8_peak_loop_amx(int64_t iters) {
-  static const TileConfig config = [] {
-    TileConfig c;
-    for (int t = 0; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 64;
-    return c;
-  }();
+  static const TileConfig config = full_tile_config();
   TileScope tiles(config);
   _tile_zero(0);
   _tile_zero(1);

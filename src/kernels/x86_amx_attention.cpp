@@ -38,20 +38,6 @@ constexpr int64_t kChunk = 32;  // keys per chunk: one bf16 tile's depth
 
 inline __m512 load16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
 
-inline __m256i bf16_bits(__m512 x) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x)); }
-inline __m512 widen_bf16(__m256i b) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)); }
-
-// x = hi + lo + (about 2^-17 x): the bf16 halves of 16 floats.
-inline void split16(__m512 x, __m256i& hi, __m256i& lo) {
-  hi = bf16_bits(x);
-  lo = bf16_bits(_mm512_sub_ps(x, widen_bf16(hi)));
-}
-
-// 16 dwords, dword i = a[i] | b[i] << 16: a B tile row of two bf16 rows interleaved.
-inline __m512i interleave(__m256i a, __m256i b) {
-  return _mm512_or_si512(_mm512_cvtepu16_epi32(a), _mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
-}
-
 struct Staged {
   const uint32_t* kt_hi;  // [key tile][dim step][16 pairs][16 keys] dwords
   const uint32_t* kt_lo;
@@ -227,7 +213,7 @@ void attend_tokens_f16_amx(const float* q, int64_t q_stride, int64_t n_tok, int6
                                        out_stride);
     return;
   }
-  static const TileConfig config = bf16_config();
+  static const TileConfig config = full_tile_config();
   TileScope tiles(config);
   // Token t sees n_kv0 + t keys: rows past the last one are not the cache's (and NaN * 0 is NaN).
   const Staged st = stage(k, ks, v, vs, n_kv0 + n_tok - 1, head_dim);

@@ -19,12 +19,27 @@ struct alignas(64) TileConfig {
   uint8_t rows[16] = {};
 };
 
-// Tiles 0, 1: results (16 x 16 f32); 2, 3: A operands (16 rows x 32 bf16); 4, 5: B operands (16
-// bf16 pairs x 16 columns): the bf16 kernels' high and low halves of each operand.
-inline TileConfig bf16_config() {
+// Six full-size tiles (16 rows x 64 bytes). The bf16 kernels use 0, 1 for results (16 x 16 f32),
+// 2, 3 for A operands (16 rows x 32 bf16) and 4, 5 for B operands (16 bf16 pairs x 16 columns),
+// each operand's high and low halves; the int8 peak loop uses them at full K.
+inline TileConfig full_tile_config() {
   TileConfig c;
   for (int t = 0; t < 6; ++t) c.rows[t] = 16, c.colsb[t] = 64;
   return c;
+}
+
+inline __m256i bf16_bits(__m512 x) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x)); }
+inline __m512 widen_bf16(__m256i b) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16)); }
+
+// x = hi + lo + (at most 2^-16 x): the bf16 halves of 16 floats (an f16 value is exactly hi + lo).
+inline void split16(__m512 x, __m256i& hi, __m256i& lo) {
+  hi = bf16_bits(x);
+  lo = bf16_bits(_mm512_sub_ps(x, widen_bf16(hi)));
+}
+
+// 16 dwords, dword i = a[i] | b[i] << 16: a B tile row of two bf16 rows interleaved.
+inline __m512i interleave(__m256i a, __m256i b) {
+  return _mm512_or_si512(_mm512_cvtepu16_epi32(a), _mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
 }
 
 // Rows r[0..15] of 16 dwords become columns: r[i] ends up holding element i of every input row.
