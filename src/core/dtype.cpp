@@ -36,13 +36,14 @@ constexpr std::array<Entry, 20> kTable = {{
 
 // Internal layouts (kernels/packed_layout.h). Bytes per block are averaged over the 16 rows of a
 // repacked group, so row_bytes() x rows is still the tensor's size.
-constexpr std::array<Entry, 6> kInternal = {{
+constexpr std::array<Entry, 7> kInternal = {{
     {64, {"q8_0_r16", 32, 36, true}},
     {65, {"q4_K_r16", 256, 148, true}},
     {66, {"q8_u32", 32, 36, true}},
     {67, {"q8_s32", 32, 48, true}},
     {68, {"q6_K_r16", 256, 210, true}},
     {69, {"bf16_r16", 2, 4, true}},
+    {70, {"q8_s256", 256, 384, true}},
 }};
 
 }  // namespace

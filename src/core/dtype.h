@@ -39,6 +39,7 @@ enum class DType : uint32_t {
   Q8_S32 = 67,    // activations: 32 signed levels, f32 scale, f32 scale x sum, -32 x two half sums
   Q6_K_R16 = 68,  // Q6_K rows interleaved 16 at a time
   BF16_R16 = 69,  // BF16 rows interleaved 16 at a time, columns in pairs
+  Q8_S256 = 70,   // activations: 256 signed levels, bf16 hi/lo of scale x each 32-column sum, f32 scale
 };
 
 struct DTypeTraits {

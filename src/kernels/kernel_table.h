@@ -40,6 +40,16 @@ struct MatmulKernel {
   // tokens (n_tokens a multiple of it); matmul_packing_with runs those tokens through it and packs
   // only for the rest. Null where this table has none.
   MatmulRowsFn source_rows = nullptr;
+  // For batches of at least batch_min_tokens tokens: a kernel with activation blocks of its own
+  // (the AMX tiles' Q8_S256, one scale per 256 columns) that takes over the whole batch, its last
+  // n % 16 tokens included. Null where this table has none.
+  const MatmulKernel* batch = nullptr;
+  int64_t batch_min_tokens = 0;
+
+  // The kernel that runs a batch of n tokens: this one or its batch kernel.
+  const MatmulKernel& for_tokens(int64_t n) const {
+    return batch != nullptr && n >= batch_min_tokens ? *batch : *this;
+  }
 };
 
 constexpr int64_t kSourceTileTokens = 16;
@@ -93,13 +103,16 @@ void pack_groups_with(const KernelTable& k, const TensorView& src, DType packed,
 
 // Sets x86_amx_attention.cpp's prompt attention over an f16 cache (attend_tokens_f16) into `t`.
 void install_amx_attention(KernelTable& t);
+// Sets x86_amx_kquant.cpp's batch kernels for Q4_K_R16 and Q6_K_R16 (MatmulKernel::batch) into `t`.
+void install_amx_kquant(KernelTable& t);
 
 // x86_avx512_pack.cpp's packer for a repacked layout, or null.
 PackGroupFn avx512_packer(DType packed);
 
 // Per-thread, 64-byte aligned scratch buffers that only grow (steady-state batches never
-// allocate), one per slot: a kernel that needs two at once takes two slots.
-enum class ScratchSlot : int { kPackedGroup, kPanel, kStaged, kCount };
+// allocate), one per slot: a kernel that needs two at once takes two slots. kActivations is the
+// driver's (a matmul's quantized activations, on the calling thread).
+enum class ScratchSlot : int { kPackedGroup, kPanel, kStaged, kActivations, kCount };
 uint8_t* thread_scratch(ScratchSlot slot, size_t bytes);
 
 // matmul through table `k` (the scalar reference when it has no entry for w.dtype).

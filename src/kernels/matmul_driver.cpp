@@ -2,7 +2,6 @@
 // owned by the calling thread, then split the weight rows over the thread pool.
 #include <cstdlib>
 #include <memory>
-#include <vector>
 
 #include "core/parallel.h"
 #include "kernels/kernel_table.h"
@@ -16,12 +15,6 @@ namespace {
 // rows in x86_avx2.cpp / x86_avx512.cpp) and whole groups of repacked rows (packed_layout.h).
 constexpr int64_t kRowGrain = 16;
 
-// Grows only: steady-state decode and prompt batches of a fixed size never allocate.
-uint8_t* activation_scratch(size_t bytes) {
-  thread_local std::vector<uint8_t> buf;
-  if (buf.size() < bytes) buf.resize(bytes);
-  return buf.data();
-}
 
 struct Activations {
   const uint8_t* data;
@@ -33,7 +26,8 @@ struct Activations {
 Activations prepare_activations(const MatmulKernel& mk, const float* x, int64_t n_in, int64_t n_tokens) {
   if (mk.act_type == DType::F32) return {reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(n_in) * sizeof(float)};
   const size_t stride = *row_bytes(mk.act_type, n_in);  // shapes were validated at bind: whole blocks
-  uint8_t* q = activation_scratch(stride * static_cast<size_t>(n_tokens));
+  // 64-byte aligned: with 64-byte blocks (Q8_S256), each token's blocks start on a cache line.
+  uint8_t* q = thread_scratch(ScratchSlot::kActivations, stride * static_cast<size_t>(n_tokens));
   parallel_for(n_tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) mk.quantize_act(x + t * n_in, q + t * stride, n_in);
   });
@@ -62,11 +56,13 @@ uint8_t* thread_scratch(ScratchSlot slot, size_t bytes) {
 
 void matmul_packing_with(const KernelTable& k, const TensorView& w, const float* x, int64_t n_tokens, float* y) {
   const auto layout = packed_layout_for(w.dtype, w.rows(), w.cols());
-  const MatmulKernel* mk = layout ? k.matmul_for(*layout) : nullptr;
+  const MatmulKernel* layout_kernel = layout ? k.matmul_for(*layout) : nullptr;
   const auto source_row = row_bytes(w.dtype, w.cols());
-  if (mk == nullptr || mk->pack == nullptr || n_tokens < mk->pack_min_tokens || !source_row ||
-      *source_row * static_cast<size_t>(w.rows()) > w.nbytes)
+  if (layout_kernel == nullptr || layout_kernel->pack == nullptr || n_tokens < layout_kernel->pack_min_tokens ||
+      !source_row || *source_row * static_cast<size_t>(w.rows()) > w.nbytes)
     return matmul_with(k, w, x, n_tokens, y);
+  const PackGroupFn pack = layout_kernel->pack;
+  const MatmulKernel* mk = &layout_kernel->for_tokens(n_tokens);
   const int64_t n_out = w.rows(), n_in = w.cols();
   const Activations act = prepare_activations(*mk, x, n_in, n_tokens);
   // Whole tiles of tokens straight from the mapped rows where the table can (no packing at all).
@@ -86,7 +82,7 @@ void matmul_packing_with(const KernelTable& k, const TensorView& w, const float*
     // One group of repacked rows, packed just before use, hot in L1 for the kernel.
     uint8_t* packed = thread_scratch(ScratchSlot::kPackedGroup, group_bytes);
     for (int64_t g = g0; g < g1; ++g) {
-      mk->pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in, packed);
+      pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in, packed);
       mk->rows(packed, group_bytes / kPackRows, rest, act.stride, n_in, n_tokens - n_direct, 0, kPackRows,
                y_rest + g * kPackRows, n_out);
     }
@@ -99,6 +95,7 @@ void matmul_with(const KernelTable& k, const TensorView& w, const float* x, int6
     ref::matmul(w, x, n_tokens, y);
     return;
   }
+  mk = &mk->for_tokens(n_tokens);
   const int64_t n_out = w.rows();
   const int64_t n_in = w.cols();
   const Activations prepared = prepare_activations(*mk, x, n_in, n_tokens);

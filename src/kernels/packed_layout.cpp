@@ -214,7 +214,36 @@ void unpack_row(const TensorView& packed, int64_t row, float* dst) {
   }
 }
 
+void finish_q8_s256_block(float d, const int32_t (&sums)[8], uint8_t* block) {
+  for (int j = 0; j < 8; ++j) {
+    const float a = d * static_cast<float>(sums[j]);
+    const uint16_t hi = f32_to_bf16(a), lo = f32_to_bf16(a - bf16_to_f32(hi));
+    for (size_t copy : {size_t{0}, size_t{32}}) {
+      store<uint16_t>(block + kQ8S256Pairs + copy + 4 * j, hi);
+      store<uint16_t>(block + kQ8S256Pairs + copy + 4 * j + 2, lo);
+    }
+  }
+  store<float>(block + kQ8S256Scale, d);
+  std::memset(block + kQ8S256Scale + sizeof(float), 0, kQ8S256Block - kQ8S256Scale - sizeof(float));
+}
+
 void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n) {
+  if (act == DType::Q8_S256) {
+    for (int64_t b = 0; b < n / kQK_K; ++b, x += kQK_K, dst += kQ8S256Block) {
+      float amax = 0.0f;
+      for (int k = 0; k < kQK_K; ++k) amax = std::max(amax, std::fabs(x[k]));
+      const float d = amax / 127.0f;
+      const float id = d != 0.0f ? 1.0f / d : 0.0f;
+      int32_t sums[8] = {};
+      for (int k = 0; k < kQK_K; ++k) {
+        const int q = static_cast<int>(std::nearbyint(x[k] * id));
+        sums[k / 32] += q;
+        dst[k] = static_cast<uint8_t>(static_cast<int8_t>(q));
+      }
+      finish_q8_s256_block(d, sums, dst);
+    }
+    return;
+  }
   const size_t block_bytes = act == DType::Q8_U32 ? 36 : 48;
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, dst += block_bytes) {
     float amax = 0.0f;
@@ -239,6 +268,13 @@ void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n) {
 }
 
 void dequantize_act(DType act, const uint8_t* src, float* dst, int64_t n) {
+  if (act == DType::Q8_S256) {
+    for (int64_t b = 0; b < n / kQK_K; ++b, src += kQ8S256Block, dst += kQK_K) {
+      const float d = load<float>(src + kQ8S256Scale);
+      for (int k = 0; k < kQK_K; ++k) dst[k] = d * static_cast<float>(static_cast<int8_t>(src[k]));
+    }
+    return;
+  }
   const size_t block_bytes = act == DType::Q8_U32 ? 36 : 48;
   for (int64_t b = 0; b < n / kQK; ++b, src += block_bytes, dst += kQK) {
     const float d = load<float>(src + 32);

@@ -27,6 +27,12 @@
 //   Q8_S32: i8 level[32], f32 d, f32 d * sum(levels), i32 -32 * sum of levels 0-15 and 16-31
 //           (Q4_K_R16's mins take d * sum; Q6_K_R16's level offset of 32 the half sums, which
 //           start its two integer chains so the offset costs no instruction per token)
+// Activations (one row per token, blocks of 256 columns; the AMX tile kernels for batches):
+//   Q8_S256: i8 level[256], then 16 bf16 pairs: pair j < 8 is hi, lo of d * sum(levels of
+//            32-column sub-block j) (hi + lo within 2^-18 of it), pairs 8-15 the same again,
+//            then f32 d (one scale per super-block as ggml's Q8_K: K-quant sub-block scales then
+//            fold into the integer products; the pairs are one row of a bf16 tile for the mins),
+//            zeros to 384 bytes (tile rows that start on a cache line load about 1.3x faster)
 // Levels are round(x / d) with d = max|x| / 127, so every repacked product is the reference
 // dot product of the same levels: repacking changes no weight bit.
 #pragma once
@@ -44,6 +50,9 @@ constexpr int64_t kPackRows = 16;
 constexpr size_t kQ8_0R16GroupBlock = 576;   // bytes per 16 rows x 32 columns
 constexpr size_t kQ4_KR16GroupBlock = 2368;  // bytes per 16 rows x 256 columns
 constexpr size_t kQ6_KR16GroupBlock = 3360;  // bytes per 16 rows x 256 columns
+constexpr size_t kQ8S256Block = 384;         // bytes per 256 activations
+constexpr size_t kQ8S256Pairs = 256;         // offset of the bf16 pairs in a Q8_S256 block
+constexpr size_t kQ8S256Scale = 320;         // offset of the f32 d in a Q8_S256 block
 
 // The repacked layout for a matrix of this type and shape, when one exists.
 std::optional<DType> packed_layout_for(DType type, int64_t rows, int64_t cols);
@@ -58,8 +67,12 @@ void pack_group(const TensorView& src, DType packed, int64_t g, uint8_t* out);
 // Row `row` of a repacked matrix back as f32 (the reference path's view of it).
 void unpack_row(const TensorView& packed, int64_t row, float* dst);
 
-// Reference activation quantizers and their inverses for Q8_U32 / Q8_S32 (n a multiple of 32).
+// Reference activation quantizers and their inverses for Q8_U32 / Q8_S32 (n a multiple of 32)
+// and Q8_S256 (n a multiple of 256).
 void quantize_act_ref(DType act, const float* x, uint8_t* dst, int64_t n);
 void dequantize_act(DType act, const uint8_t* src, float* dst, int64_t n);
+// Writes a Q8_S256 block's pairs and d from its scale and its eight 32-column level sums (the
+// SIMD quantizers share it, so their blocks equal the reference's bit for bit).
+void finish_q8_s256_block(float d, const int32_t (&sums)[8], uint8_t* block);
 
 }  // namespace kaiyuan::kernels

@@ -1,15 +1,14 @@
-// AMX (Advanced Matrix Extensions: Sapphire Rapids and later Xeons) prompt kernels for the
-// repacked int8 layouts. One TDPBUSD / TDPBSUD multiplies a tile of 16 tokens x 32 levels by 32
-// levels of 16 weight rows (8192 multiply-adds) where vpdpbusd does 64, so what is left of the
-// cost is the per-block scaling of the 16 x 16 int32 results (ggml's block scales change every
-// 32 columns): a store of the result tile and, per token, a load, a conversion and one or two
-// multiply-adds by the scales. Blocks take four result tiles in turn, the scaling two blocks behind.
+// AMX (Advanced Matrix Extensions: Sapphire Rapids and later Xeons) prompt kernels for Q8_0 and
+// BF16 (x86_amx_kquant.cpp has the K-quants'). One TDPBUSD multiplies a tile of 16 tokens x 32
+// levels by 32 levels of 16 weight rows (8192 multiply-adds) where vpdpbusd does 64, so what is
+// left of the cost is the per-block scaling of the 16 x 16 int32 results (Q8_0's scales change
+// every 32 columns): a store of the result tile and, per token, a load, a conversion and a
+// multiply-add by the scales. Blocks take four result tiles in turn, the scaling two blocks behind.
 //
 // Q8_0_R16's per-block 16 rows x 32 columns (packed_layout.h) is already the B tile layout (eight
-// 64-byte rows, one per 4-column chunk, 4 bytes per weight row); Q4_K_R16's nibbles are widened
-// into that layout once per group and token chunk. Activations are the same Q8_U32 / Q8_S32
-// blocks as the AVX-512 kernels use (an A tile reads 32 levels of 16 tokens at the token stride),
-// so the integer products are those of the AVX-512 kernels and only the float sums' order differs.
+// 64-byte rows, one per 4-column chunk, 4 bytes per weight row). Activations are the same Q8_U32
+// blocks as the AVX-512 kernel uses (an A tile reads 32 levels of 16 tokens at the token stride),
+// so the integer products are those of the AVX-512 kernel and only the float sums' order differs.
 // Batches of fewer than 16 tokens, and the last n % 16 tokens, run the AVX-512 kernels.
 #include <immintrin.h>
 
@@ -23,7 +22,7 @@
 namespace kaiyuan::kernels {
 namespace {
 
-constexpr int64_t kTileTokens = kSourceTileTokens;  // tokens per tile: the A (or B) operand's 16 rows
+static_assert(kTileTokens == kSourceTileTokens, "the source kernels' tiles are the tile kernels' tiles");
 
 // Tiles 0-3: results (16 tokens x 16 rows of int32), used in turn by consecutive blocks; 4, 5:
 // activations (16 tokens x 32 levels); 6, 7: weights (8 chunks x 16 rows x 4 levels), alternating.
@@ -39,18 +38,6 @@ TileConfig int8_config() {
 inline __m512i lane_offsets(size_t stride) {
   return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                             _mm512_set1_epi32(static_cast<int>(stride)));
-}
-
-// Tokens per chunk whose bytes_per_token-byte rows fill about `budget` bytes: whole tiles, at least one.
-inline int64_t chunk_tokens(size_t budget, size_t bytes_per_token) {
-  const int64_t n = static_cast<int64_t>(budget / bytes_per_token) / kTileTokens * kTileTokens;
-  return n < kTileTokens ? kTileTokens : n;
-}
-
-inline float load_f32(const uint8_t* p) {
-  float v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
 }
 
 // One tile of 16 tokens x one group of 16 rows. Kernel supplies the block count of the group's
@@ -132,64 +119,6 @@ struct Q8_0Amx {
     }
   }
 };
-
-// Q4_K_R16 x Q8_S32: TDPBSUD of the signed levels by the 0..15 weight levels; per 32-column
-// sub-block j, d sc_j dx sum(q x) - dmin m_j dx sum(x) (as Q4_KR16Kernel in x86_avx512.cpp).
-// prepare() widens the group once into 640 bytes per sub-block: the B tile (8 x 64 bytes of
-// levels), then the 16 rows' d sc_j and dmin m_j as f32.
-struct Q4_KAmx {
-  static constexpr DType kLayout = DType::Q4_K_R16;
-  static constexpr size_t kActBlock = 48;
-  static constexpr size_t kPanelBlock = 640;
-  const uint8_t* panel = nullptr;
-  int64_t n_in = 0;
-
-  void prepare(const uint8_t* group, int64_t cols) {
-    n_in = cols;
-    uint8_t* out = thread_scratch(ScratchSlot::kPanel, static_cast<size_t>(cols / 32) * kPanelBlock);
-    panel = out;
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    for (int64_t sb = 0; sb < cols / 256; ++sb) {
-      const uint8_t* blk = group + sb * kQ4_KR16GroupBlock;
-      const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2304)));
-      const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2336)));
-      for (int j = 0; j < 8; ++j, out += kPanelBlock) {
-        for (int h = 0; h < 4; ++h) {
-          const __m512i raw = _mm512_loadu_si512(blk + 256 * j + 64 * h);
-          _mm512_store_si512(out + 64 * h, _mm512_and_si512(raw, m4));
-          _mm512_store_si512(out + 256 + 64 * h, _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
-        }
-        const auto widen = [](const uint8_t* p) {
-          return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
-        };
-        _mm512_store_ps(out + 512, _mm512_mul_ps(dv, widen(blk + 2048 + 16 * j)));
-        _mm512_store_ps(out + 576, _mm512_mul_ps(mv, widen(blk + 2176 + 16 * j)));
-      }
-    }
-  }
-  int64_t n_blocks() const { return n_in / 32; }
-  static void store(const __m512 (&acc)[16], float* y, int64_t ldy) { store_by_token(acc, y, ldy); }
-
-  template <int C>
-  void dot(const uint8_t* act, size_t as, int64_t b, int32_t* out) const {
-    KAIYUAN_AMX_DOT(_tile_dpbsud, act + b * kActBlock, as, panel + b * kPanelBlock, out);
-  }
-
-  void scale(const int32_t* c, const uint8_t* act, size_t as, int64_t b, __m512 (&acc)[16]) const {
-    const uint8_t* p = panel + b * kPanelBlock;
-    const __m512 dsc = _mm512_load_ps(p + 512), dmn = _mm512_load_ps(p + 576);
-    for (int t = 0; t < 16; ++t) {
-      const uint8_t* xb = act + t * as + b * kActBlock;
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)),
-                               _mm512_mul_ps(dsc, _mm512_set1_ps(load_f32(xb + 32))), acc[t]);
-      acc[t] = _mm512_fnmadd_ps(dmn, _mm512_set1_ps(load_f32(xb + 36)), acc[t]);
-    }
-  }
-};
-
-// Activations of one token chunk (about kAmxChunkBytes) stay in L2 while the range's groups go by;
-// each group is prepared once per chunk and stays in L1 while the chunk's token tiles go by.
-constexpr size_t kAmxChunkBytes = 1024 * 1024;
 
 // Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain); the token tail of n_tokens % 16
 // goes to the AVX-512 kernel of the same layout and activation blocks.
@@ -410,9 +339,9 @@ KernelTable make_table() {
   t.isa = Isa::kAmx;
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = amx_rows<Q8_0Amx>;
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].source_rows = q8_0_source_rows;
-  t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)].rows = amx_rows<Q4_KAmx>;
   t.matmul[static_cast<uint32_t>(DType::BF16_R16)].rows = bf16_amx_rows;
   install_amx_attention(t);
+  install_amx_kquant(t);
   return t;
 }
 

@@ -6,9 +6,28 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace kaiyuan::kernels {
 namespace {
+
+constexpr int64_t kTileTokens = 16;  // tokens per tile: an operand's 16 rows
+
+// Activations of one token chunk (about kAmxChunkBytes) stay in L2 while a row range's groups go
+// by; each group is prepared once per chunk and stays in L1/L2 while the chunk's token tiles go by.
+constexpr size_t kAmxChunkBytes = 1024 * 1024;
+
+// Tokens per chunk whose bytes_per_token-byte rows fill about `budget` bytes: whole tiles, at least one.
+inline int64_t chunk_tokens(size_t budget, size_t bytes_per_token) {
+  const int64_t n = static_cast<int64_t>(budget / bytes_per_token) / kTileTokens * kTileTokens;
+  return n < kTileTokens ? kTileTokens : n;
+}
+
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
 
 // The 64-byte operand of LDTILECFG (palette 1).
 struct alignas(64) TileConfig {

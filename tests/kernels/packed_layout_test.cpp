@@ -89,7 +89,9 @@ std::vector<const KernelTable*> supported_tables() {
 TEST(PackedLayout, SimdActivationQuantizersEqualTheReference) {
   for (DType layout : {DType::Q8_0_R16, DType::Q4_K_R16, DType::Q6_K_R16}) {
     for (const KernelTable* t : supported_tables()) {
-      const MatmulKernel* k = t->matmul_for(layout);
+      const MatmulKernel* base = t->matmul_for(layout);
+      if (base == nullptr) continue;
+      for (const MatmulKernel* k : {base, base->batch}) {  // and the batch kernel's blocks, where there is one
       if (k == nullptr) continue;
       std::vector<float> x = random_floats(512, 9, 2.0f);
       std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // an all-zero block
@@ -100,6 +102,7 @@ TEST(PackedLayout, SimdActivationQuantizersEqualTheReference) {
       k->quantize_act(x.data(), got.data(), 512);
       quantize_act_ref(k->act_type, x.data(), want.data(), 512);
       EXPECT_EQ(got, want) << isa_name(t->isa) << " " << dtype_name(k->act_type);
+      }
     }
   }
 }
@@ -107,7 +110,8 @@ TEST(PackedLayout, SimdActivationQuantizersEqualTheReference) {
 // Reference: dot of the unpacked weights with the dequantized activations, in double.
 void expect_matches_reference(const KernelTable& table, const Matrix& p, int64_t n_tokens, uint32_t seed) {
   const int64_t rows = p.view.rows(), cols = p.view.cols();
-  const MatmulKernel* k = table.matmul_for(p.view.dtype);
+  const MatmulKernel* base = table.matmul_for(p.view.dtype);
+  const MatmulKernel* k = base != nullptr ? &base->for_tokens(n_tokens) : nullptr;
   std::vector<float> xbuf = random_floats(static_cast<size_t>(n_tokens * cols) + 1, seed, 1.0f);
   const float* x = xbuf.data() + 1;  // misaligned activations
   std::vector<float> y(static_cast<size_t>(n_tokens * rows), NAN);
@@ -231,15 +235,26 @@ TEST(PackedLayout, Avx512TableHasAKernelForEveryLayout) {
 
 // The AMX table is the AVX-512 one with tile kernels for the int8 layouts (and so different entry
 // points there): a table that silently fell back to AVX-512 would pass the product tests unseen.
+// Q8_0 keeps the AVX-512 activation blocks; the K-quants' tiles take whole batches of 16 tokens
+// and more with Q8_S256 blocks (MatmulKernel::batch), and leave smaller batches to AVX-512.
 TEST(PackedLayout, AmxTableRunsItsOwnInt8Kernels) {
   if (!cpu_supports(Isa::kAmx)) GTEST_SKIP() << "no usable AMX on this CPU";
   const KernelTable& amx = kernel_table(Isa::kAmx);
   const KernelTable& avx512 = kernel_table(Isa::kAvx512);
   EXPECT_EQ(amx.isa, Isa::kAmx);
-  for (DType layout : {DType::Q8_0_R16, DType::Q4_K_R16}) {
-    ASSERT_NE(amx.matmul_for(layout), nullptr);
-    EXPECT_NE(amx.matmul_for(layout)->rows, avx512.matmul_for(layout)->rows) << dtype_name(layout);
-    EXPECT_EQ(amx.matmul_for(layout)->act_type, avx512.matmul_for(layout)->act_type) << dtype_name(layout);
+  ASSERT_NE(amx.matmul_for(DType::Q8_0_R16), nullptr);
+  EXPECT_NE(amx.matmul_for(DType::Q8_0_R16)->rows, avx512.matmul_for(DType::Q8_0_R16)->rows);
+  EXPECT_EQ(amx.matmul_for(DType::Q8_0_R16)->act_type, DType::Q8_U32);
+  for (DType layout : {DType::Q4_K_R16, DType::Q6_K_R16}) {
+    const MatmulKernel* k = amx.matmul_for(layout);
+    ASSERT_NE(k, nullptr);
+    ASSERT_NE(k->batch, nullptr) << dtype_name(layout);
+    EXPECT_EQ(k->batch_min_tokens, 16);
+    EXPECT_EQ(&k->for_tokens(15), k);
+    EXPECT_EQ(&k->for_tokens(16), k->batch);
+    EXPECT_EQ(k->batch->act_type, DType::Q8_S256);
+    EXPECT_EQ(k->rows, avx512.matmul_for(layout)->rows) << dtype_name(layout);
+    EXPECT_EQ(avx512.matmul_for(layout)->batch, nullptr);
   }
 }
 
