@@ -1,5 +1,6 @@
 // AMX tile kernels for the K-quant layouts (Q4_K_R16, Q6_K_R16) on batches of 16 or more tokens
-// (MatmulKernel::batch), with Q8_S256 activations: one scale per 256 columns, as ggml's Q8_K.
+// (Q4_K: 32; MatmulKernel::batch), with Q8_S256 activations: one scale per 256 columns, as
+// ggml's Q8_K.
 //
 // Why not the Q8_S32 blocks the AVX-512 kernels take: with a scale per 32 columns on both sides,
 // every 16 x 16 x 32 tile product needs a result-tile store and a scaling of its 256 int32 sums by
@@ -329,14 +330,18 @@ void quantize_act_q8_s256(const float* x, uint8_t* dst, int64_t n) {
 
 }  // namespace
 
+// From how many tokens the tiles beat the AVX-512 kernels (one thread, 3072 x 1024, the panel
+// widening included; Gmac/s AVX-512 vs tiles): Q4_K 16: 170 vs 147-151, 24: 166-180 vs 150-162,
+// 28: 172 vs 177, 32: 167 vs 219; Q6_K 12: 112 vs 102, 16: 125 vs 150.
+constexpr int64_t kQ4_KMinTokens = 2 * kTileTokens, kQ6_KMinTokens = kTileTokens;
+
 void install_amx_kquant(KernelTable& t) {
   static const MatmulKernel q4_k = {DType::Q8_S256, quantize_act_q8_s256, kquant_rows<Q4_KTiles>};
   static const MatmulKernel q6_k = {DType::Q8_S256, quantize_act_q8_s256, kquant_rows<Q6_KTiles>};
-  for (auto [layout, kernel] : {std::pair{DType::Q4_K_R16, &q4_k}, std::pair{DType::Q6_K_R16, &q6_k}}) {
-    MatmulKernel& m = t.matmul[static_cast<uint32_t>(layout)];
-    m.batch = kernel;
-    m.batch_min_tokens = kTileTokens;
-  }
+  t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)].batch = &q4_k;
+  t.matmul[static_cast<uint32_t>(DType::Q4_K_R16)].batch_min_tokens = kQ4_KMinTokens;
+  t.matmul[static_cast<uint32_t>(DType::Q6_K_R16)].batch = &q6_k;
+  t.matmul[static_cast<uint32_t>(DType::Q6_K_R16)].batch_min_tokens = kQ6_KMinTokens;
 }
 
 }  // namespace kaiyuan::kernels

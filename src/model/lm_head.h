@@ -12,7 +12,7 @@
 namespace kaiyuan {
 
 struct LmHead {
-  const TensorView* token_embd = nullptr;  // [n_vocab, d_model]
+  const TensorView* token_embd = nullptr;  // [n_vocab, d_model]; when tied, == output (maybe repacked)
   const TensorView* output = nullptr;      // [n_vocab, d_model], == token_embd when tied
   std::vector<float> output_norm;          // [d_model]
 };
