@@ -59,6 +59,8 @@ struct HttpServer::Impl {
   int port = -1;
   std::mutex log_mutex;
   std::unique_ptr<RequestDeadlines> deadlines;  // created in listen(), once the port is known
+  std::mutex stop_mutex;                        // orders stop() against creating `deadlines`
+  bool stopping = false;
 
   Impl(Engine& e, ServerOptions o) : engine(e), options(std::move(o)) {}
 
@@ -99,7 +101,7 @@ Status HttpServer::listen() {
     RequestDeadlines::Limits limits;
     limits.deadline = std::chrono::seconds(im.options.request_timeout_s);
     limits.max_header_bytes = im.options.max_header_bytes;
-    im.deadlines = std::make_unique<RequestDeadlines>(im.port, limits, [&im](const std::string& peer, const std::string& why) {
+    auto deadlines = std::make_unique<RequestDeadlines>(im.port, limits, [&im](const std::string& peer, const std::string& why) {
       if (!im.options.access_log) return;
       const std::string text = dump_json({{"time", static_cast<int64_t>(std::time(nullptr))},
                                           {"remote", peer},
@@ -108,6 +110,9 @@ Status HttpServer::listen() {
       std::lock_guard<std::mutex> lock(im.log_mutex);
       std::fwrite(text.data(), 1, text.size(), stderr);
     });
+    std::lock_guard<std::mutex> lock(im.stop_mutex);
+    im.deadlines = std::move(deadlines);
+    if (im.stopping) im.deadlines->close_idle_from_now();
     im.deadlines->start();
   }
   const bool ok = im.http.listen_after_bind();
@@ -116,7 +121,15 @@ Status HttpServer::listen() {
   return Status::ok();
 }
 
-void HttpServer::stop() { impl_->http.stop(); }
+void HttpServer::stop() {
+  Impl& im = *impl_;
+  im.http.stop();
+  // The library then waits for every connection's thread, and one idle on keep-alive returns only
+  // at its keep-alive timeout (5 s): close those at once (RequestDeadlines knows which they are).
+  std::lock_guard<std::mutex> lock(im.stop_mutex);
+  im.stopping = true;
+  if (im.deadlines) im.deadlines->close_idle_from_now();
+}
 
 void HttpServer::Impl::setup() {
   const EngineStats st = engine.stats();

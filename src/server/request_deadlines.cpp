@@ -165,7 +165,10 @@ void RequestDeadlines::scan_once() {
         c.rebase = false;
       }
       std::string reason;
-      if (c.phase != Phase::kHandling && now - c.since > limits_.deadline) {
+      const bool idle_at_shutdown = c.phase != Phase::kHandling && closing_.load();
+      if (idle_at_shutdown) {
+        reason = "closed: the server is shutting down";
+      } else if (c.phase != Phase::kHandling && now - c.since > limits_.deadline) {
         reason = "did not send its request within " +
                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limits_.deadline).count()) + " ms";
       } else if (c.phase == Phase::kHeaders && consumed && *consumed > c.consumed_at_start &&
@@ -176,7 +179,7 @@ void RequestDeadlines::scan_once() {
       // Still the same connection? (The fd could have been closed and reused since the listing.)
       if (accepted_peer(fd, port_) != key) continue;
       shutdown(fd, SHUT_RDWR);
-      cut_.fetch_add(1);
+      if (!idle_at_shutdown) cut_.fetch_add(1);  // a limit enforced, not a shutdown
       cut.emplace_back(key, std::move(reason));
       c = Connection{};  // if the library has not closed it by the next scan, it starts afresh
       c.fd = fd;

@@ -54,6 +54,12 @@ class RequestDeadlines {
 
   uint64_t connections_cut() const { return cut_.load(); }
 
+  // For a server that has stopped accepting: from now on every scan also shuts down the connections
+  // that are not inside a request's handler (idle keep-alive ones, and requests still arriving),
+  // which the library would otherwise keep for its whole keep-alive timeout before it can exit.
+  // A request being handled keeps its connection until it is answered.
+  void close_idle_from_now() { closing_.store(true); }
+
   // One scan of the sockets (the watcher thread calls this every scan_interval; tests call it).
   void scan_once();
 
@@ -78,6 +84,7 @@ class RequestDeadlines {
   std::mutex mutex_;
   std::map<std::string, Connection> connections_;  // key: "addr|port" of the peer
   std::atomic<uint64_t> cut_{0};
+  std::atomic<bool> closing_{false};
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;

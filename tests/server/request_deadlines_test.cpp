@@ -189,6 +189,30 @@ TEST(RequestDeadlines, TooManyHeaderBytesReadIsClosedAtOnce) {
   EXPECT_EQ(d.connections_cut(), 1u);
 }
 
+// A stopping server: connections between requests (idle keep-alive, or never used) are shut down
+// at the next scan, well before any deadline; one whose request is being handled is kept until it
+// is answered. None of them counts as a cut (no limit was broken).
+TEST(RequestDeadlines, AtShutdownIdleConnectionsCloseAndHandledOnesFinish) {
+  Listener l;
+  Connection idle(l), fresh(l), busy(l);
+  RequestDeadlines d(l.port, limits());
+  d.scan_once();
+  d.headers_received("127.0.0.1", idle.client_port, /*body_follows=*/false);
+  d.request_answered("127.0.0.1", idle.client_port);
+  d.headers_received("127.0.0.1", busy.client_port, /*body_follows=*/false);
+  d.scan_once();
+  EXPECT_FALSE(idle.server_sees_eof(0));
+  d.close_idle_from_now();
+  d.scan_once();
+  EXPECT_TRUE(idle.server_sees_eof());
+  EXPECT_TRUE(fresh.server_sees_eof());
+  EXPECT_FALSE(busy.server_sees_eof(100)) << "a request being handled must be allowed to finish";
+  d.request_answered("127.0.0.1", busy.client_port);
+  d.scan_once();
+  EXPECT_TRUE(busy.server_sees_eof());
+  EXPECT_EQ(d.connections_cut(), 0u);
+}
+
 TEST(RequestDeadlines, UnreadBytesAndBodiesDoNotCountAsHeaders) {
   Listener l;
   Connection unread(l), body(l);

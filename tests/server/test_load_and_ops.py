@@ -1,5 +1,6 @@
 """Bounded load with random disconnects, metrics, the OpenAPI document (validated against real
 responses), and graceful shutdown."""
+import http.client
 import json
 import os
 import random
@@ -156,6 +157,23 @@ def test_sse_framing_is_exact(server):
     parts = raw.split(b"\n\n")
     assert parts[-1] == b"" and parts[-2] == b"data: [DONE]"
     assert all(p.startswith(b"data: {") and b"\n" not in p for p in parts[:-2])
+
+
+def test_sigterm_does_not_wait_for_idle_keep_alive_connections():
+    # An open keep-alive connection between requests holds an HTTP thread until the keep-alive
+    # timeout (5 s); a stopping server closes it instead, so exit comes right after SIGTERM.
+    s = Server("--quiet")
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+        conn.request("GET", "/health")
+        assert conn.getresponse().read()
+        started = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        assert s.proc.wait(60) == 0
+        assert time.monotonic() - started < 4.0, "waited for the idle connection's keep-alive timeout"
+        conn.close()
+    finally:
+        s.stop()
 
 
 def test_graceful_sigterm():
