@@ -1,5 +1,6 @@
 // The ISA-independent half of matmul: quantize the activations once per call into a scratch buffer
 // owned by the calling thread, then split the weight rows over the thread pool.
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -14,6 +15,9 @@ namespace {
 // Rows are handed out in multiples of this so every thread gets whole register tiles (at most 4
 // rows in x86_avx2.cpp / x86_avx512.cpp) and whole groups of repacked rows (packed_layout.h).
 constexpr int64_t kRowGrain = 16;
+
+// Bytes of groups matmul_packing_with packs before each call of a batch kernel (an eighth of a 2 MiB L2).
+constexpr size_t kPackedRunBytes = 256 * 1024;
 
 
 struct Activations {
@@ -78,13 +82,20 @@ void matmul_packing_with(const KernelTable& k, const TensorView& w, const float*
   const uint8_t* rest = act.data + static_cast<size_t>(n_direct) * act.stride;
   float* y_rest = y + n_direct * n_out;
   const size_t group_bytes = packed_nbytes(*layout, kPackRows, n_in);
+  // Groups of repacked rows are packed just before use: one at a time for the layout's own kernel,
+  // which reads it hot in L1; for a batch kernel (MatmulKernel::batch), which has a cost per call
+  // (the AMX tiles stage the activations), a run of about kPackedRunBytes per call, still in L2.
+  const int64_t run =
+      mk == layout_kernel ? 1 : std::max<int64_t>(1, static_cast<int64_t>(kPackedRunBytes / group_bytes));
   parallel_for(n_out / kPackRows, [&](int64_t g0, int64_t g1) {
-    // One group of repacked rows, packed just before use, hot in L1 for the kernel.
-    uint8_t* packed = thread_scratch(ScratchSlot::kPackedGroup, group_bytes);
-    for (int64_t g = g0; g < g1; ++g) {
-      pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in, packed);
-      mk->rows(packed, group_bytes / kPackRows, rest, act.stride, n_in, n_tokens - n_direct, 0, kPackRows,
-               y_rest + g * kPackRows, n_out);
+    uint8_t* packed = thread_scratch(ScratchSlot::kPackedGroup, group_bytes * static_cast<size_t>(std::min(run, g1 - g0)));
+    for (int64_t r0 = g0; r0 < g1; r0 += run) {
+      const int64_t r1 = std::min(g1, r0 + run);
+      for (int64_t g = r0; g < r1; ++g)
+        pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in,
+             packed + static_cast<size_t>(g - r0) * group_bytes);
+      mk->rows(packed, group_bytes / kPackRows, rest, act.stride, n_in, n_tokens - n_direct, 0, (r1 - r0) * kPackRows,
+               y_rest + r0 * kPackRows, n_out);
     }
   });
 }

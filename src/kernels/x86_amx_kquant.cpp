@@ -151,6 +151,32 @@ struct Q6_KTiles {
   }
 };
 
+// Activations staged per token chunk (each thread its own copy): per tile of 16 tokens and
+// super-block, the four 64-level A tiles and the pairs' A tile as contiguous 1 KB (tile rows at a
+// 64-byte stride load faster than rows a token stride apart: 7 against 9 ns a product with both
+// in L1), then the 16 tokens' d.
+constexpr size_t kStagedPairs = 4 * kBTile;
+constexpr size_t kStagedScale = 5 * kBTile;
+constexpr size_t kStagedSuper = kStagedScale + 64;
+
+// The staged tiles of tokens [t0, t0 + 16 n_tiles) of `act`, tokens from n_valid on as zeros
+// (zero levels, pairs and d: their products are zero).
+void stage_tokens(const uint8_t* act, size_t as, int64_t n_super, int64_t n_tiles, int64_t n_valid, uint8_t* out) {
+  for (int64_t tile = 0; tile < n_tiles; ++tile)
+    for (int64_t sb = 0; sb < n_super; ++sb, out += kStagedSuper)
+      for (int t = 0; t < 16; ++t) {
+        const int64_t token = 16 * tile + t;
+        if (token >= n_valid) {
+          for (int p = 0; p < 5; ++p) _mm512_store_si512(out + kBTile * p + 64 * t, _mm512_setzero_si512());
+          std::memset(out + kStagedScale + 4 * t, 0, 4);
+          continue;
+        }
+        const uint8_t* x = act + static_cast<size_t>(token) * as + sb * kQ8S256Block;
+        for (int p = 0; p < 5; ++p) _mm512_store_si512(out + kBTile * p + 64 * t, _mm512_loadu_si512(x + 64 * p));
+        std::memcpy(out + kStagedScale + 4 * t, x + kQ8S256Scale, 4);
+      }
+}
+
 // The int32 results of one super-block: [pair][low, high bytes][16 x 16]. With two token tiles,
 // pair i is token tile i; with one, the pairs are the even and odd 64-column chunks (partial sums).
 using SuperResults = int32_t[2][2][16 * 16];
@@ -160,9 +186,8 @@ using SuperResults = int32_t[2][2][16 * 16];
 // the weights' low and high bytes (tiles 6, 7) times one or two token tiles (4, 5). The tile
 // intrinsics take literal register numbers, hence the spelled-out tiles.
 template <class Kernel, int NT>
-void super_products(const uint8_t* w, const uint8_t* act, size_t as, SuperResults& out) {
-  const uint8_t* a0 = act;
-  const uint8_t* a1 = act + kTileTokens * as;
+void super_products(const uint8_t* w, const uint8_t* a0, const uint8_t* a1, SuperResults& out) {
+  constexpr size_t as = 64;
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
@@ -171,13 +196,13 @@ void super_products(const uint8_t* w, const uint8_t* act, size_t as, SuperResult
     _tile_loadd(6, w + kBTile * p, 64);
     _tile_loadd(7, w + kPanelHigh + kBTile * p, 64);
     if (NT == 2 || p % 2 == 0) {
-      _tile_loadd(4, (NT == 2 ? a0 : act) + 64 * p, as);
+      _tile_loadd(4, a0 + kBTile * p, as);
       _tile_dpbsud(0, 4, 6);
       if constexpr (Kernel::kSignedHigh) _tile_dpbssd(1, 4, 7);
       else _tile_dpbsud(1, 4, 7);
     }
     if (NT == 2 || p % 2 == 1) {
-      _tile_loadd(5, (NT == 2 ? a1 : act) + 64 * p, as);
+      _tile_loadd(5, (NT == 2 ? a1 : a0) + kBTile * p, as);
       _tile_dpbsud(2, 5, 6);
       if constexpr (Kernel::kSignedHigh) _tile_dpbssd(3, 5, 7);
       else _tile_dpbsud(3, 5, 7);
@@ -192,7 +217,7 @@ void super_products(const uint8_t* w, const uint8_t* act, size_t as, SuperResult
 // acc[i][t] += (lo + 256 hi) x d[rows] x dx[t] for super-block sb's results (NT = 1: both pairs
 // are partial sums of the one token tile).
 template <int NT>
-void scale_super(const SuperResults& c, const uint8_t* panel, const uint8_t* act, size_t as, int64_t sb,
+void scale_super(const SuperResults& c, const uint8_t* panel, const uint8_t* const (&a)[2], int64_t sb,
                  __m512 (&acc)[2][16]) {
   const __m512 d = _mm512_load_ps(panel + sb * kPanelSuper + kPanelScale);
   const auto sum = [&](int i, int t) {
@@ -201,7 +226,7 @@ void scale_super(const SuperResults& c, const uint8_t* panel, const uint8_t* act
   for (int i = 0; i < NT; ++i)
     for (int t = 0; t < 16; ++t) {
       const __m512i s = NT == 2 ? sum(i, t) : _mm512_add_epi32(sum(0, t), sum(1, t));
-      const float dx = load_f32(act + (16 * i + t) * as + sb * kQ8S256Block + kQ8S256Scale);
+      const float dx = load_f32(a[i] + sb * kStagedSuper + kStagedScale + 4 * t);
       acc[i][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_set1_ps(dx)), acc[i][t]);
     }
 }
@@ -210,20 +235,22 @@ void scale_super(const SuperResults& c, const uint8_t* panel, const uint8_t* act
 // activations' pairs (tiles 4, 5) by the panels' mins (6 for even super-blocks, 7 for odd), into
 // f32 tiles 0, 1 (token tile 0, even / odd) and 2, 3 (token tile 1).
 template <int NT>
-void subtract_mins(const uint8_t* panel, int64_t n_super, const uint8_t* act, size_t as, __m512 (&acc)[2][16]) {
+void subtract_mins(const uint8_t* panel, int64_t n_super, const uint8_t* const (&act)[2], __m512 (&acc)[2][16]) {
+  constexpr size_t as = 64;
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
   _tile_zero(3);
   for (int64_t sb = 0; sb < n_super; ++sb) {
     const uint8_t* w = panel + sb * kPanelSuper + kPanelMins;
-    const uint8_t* a = act + sb * kQ8S256Block + kQ8S256Pairs;
+    const uint8_t* a = act[0] + sb * kStagedSuper + kStagedPairs;
+    const uint8_t* a1 = act[1] + sb * kStagedSuper + kStagedPairs;
     if (sb % 2 == 0) {
       _tile_loadd(6, w, 64);
       _tile_loadd(4, a, as);
       _tile_dpbf16ps(0, 4, 6);
       if (NT == 2) {
-        _tile_loadd(5, a + kTileTokens * as, as);
+        _tile_loadd(5, a1, as);
         _tile_dpbf16ps(2, 5, 6);
       }
     } else {
@@ -231,7 +258,7 @@ void subtract_mins(const uint8_t* panel, int64_t n_super, const uint8_t* act, si
       _tile_loadd(4, a, as);
       _tile_dpbf16ps(1, 4, 7);
       if (NT == 2) {
-        _tile_loadd(5, a + kTileTokens * as, as);
+        _tile_loadd(5, a1, as);
         _tile_dpbf16ps(3, 5, 7);
       }
     }
@@ -249,55 +276,55 @@ void subtract_mins(const uint8_t* panel, int64_t n_super, const uint8_t* act, si
 // NT (1 or 2) tiles of 16 tokens x one group of 16 rows into y (token t's 16 rows at y + t * ldy).
 // The scaling runs one super-block behind the products (their results alternate between two buffers).
 template <class Kernel, int NT>
-void run_tiles(const Kernel& k, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+void run_tiles(const Kernel& k, const uint8_t* staged, float* y, int64_t ldy) {
+  const uint8_t* const a[2] = {staged, staged + k.n_super * kStagedSuper};  // the two token tiles
   alignas(64) SuperResults c[2];
   __m512 acc[2][16];
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
   const int64_t n = k.n_super;
   for (int64_t sb = 0; sb < n; ++sb) {
-    super_products<Kernel, NT>(k.panel + sb * kPanelSuper, act + sb * kQ8S256Block, as, c[sb & 1]);
-    if (sb >= 1) scale_super<NT>(c[(sb - 1) & 1], k.panel, act, as, sb - 1, acc);
+    super_products<Kernel, NT>(k.panel + sb * kPanelSuper, a[0] + sb * kStagedSuper, a[1] + sb * kStagedSuper, c[sb & 1]);
+    if (sb >= 1) scale_super<NT>(c[(sb - 1) & 1], k.panel, a, sb - 1, acc);
   }
-  if (n > 0) scale_super<NT>(c[(n - 1) & 1], k.panel, act, as, n - 1, acc);
-  if constexpr (Kernel::kMins) subtract_mins<NT>(k.panel, n, act, as, acc);
+  if (n > 0) scale_super<NT>(c[(n - 1) & 1], k.panel, a, n - 1, acc);
+  if constexpr (Kernel::kMins) subtract_mins<NT>(k.panel, n, a, acc);
   for (int i = 0; i < NT; ++i)
     for (int t = 0; t < 16; ++t) _mm512_storeu_ps(y + (16 * i + t) * ldy, acc[i][t]);
 }
 
 // Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain). Whole tiles of 16 tokens by
-// token chunks; the last n % 16 tokens as one tile of their activations and zero tokens (zero
-// levels, pairs and scale: products of zero), run with the last chunk's panels.
+// token chunks (staged once per chunk); the last n % 16 tokens as one more tile padded with zero
+// tokens, staged with the last chunk and run with its panels.
 template <class Kernel>
 void kquant_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
                  int64_t r1, float* y, int64_t ldy) {
-  const int64_t n16 = n_tokens / kTileTokens * kTileTokens, n_tail = n_tokens - n16;
-  const uint8_t* tail_act = nullptr;
-  if (n_tail > 0) {
-    uint8_t* padded = thread_scratch(ScratchSlot::kStaged, as * kTileTokens);
-    std::memcpy(padded, act + static_cast<size_t>(n16) * as, static_cast<size_t>(n_tail) * as);
-    std::memset(padded + static_cast<size_t>(n_tail) * as, 0, static_cast<size_t>(kTileTokens - n_tail) * as);
-    tail_act = padded;
-  }
-  const size_t group_bytes = ws * kPackRows;
+  const int64_t n_super = n_in / 256, n16 = n_tokens / kTileTokens * kTileTokens, n_tail = n_tokens - n16;
+  const size_t tile_bytes = static_cast<size_t>(n_super) * kStagedSuper;
   const int64_t chunk = (chunk_tokens(kAmxChunkBytes, as) + kTileTokens) / (2 * kTileTokens) * (2 * kTileTokens);  // pairs of tiles
+  const size_t group_bytes = ws * kPackRows;
   static const TileConfig config = kquant_config();
   TileScope tiles(config);
   Kernel k;
   int64_t c0 = 0;
   do {
     const int64_t c1 = std::min(n16, c0 + chunk);
+    const bool last = c1 == n16;
+    const int64_t n_tiles = (c1 - c0) / kTileTokens + (last && n_tail > 0 ? 1 : 0);
+    uint8_t* staged = thread_scratch(ScratchSlot::kStaged, static_cast<size_t>(n_tiles) * tile_bytes);
+    stage_tokens(act + static_cast<size_t>(c0) * as, as, n_super, n_tiles, n_tokens - c0, staged);
     for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
       k.prepare(w + static_cast<size_t>(g) * group_bytes, n_in);
       int64_t t = c0;
+      const auto tile_of = [&](int64_t token) { return staged + static_cast<size_t>((token - c0) / kTileTokens) * tile_bytes; };
       for (; t + 2 * kTileTokens <= c1; t += 2 * kTileTokens)
-        run_tiles<Kernel, 2>(k, act + static_cast<size_t>(t) * as, as, y + t * ldy + g * kPackRows, ldy);
-      if (t < c1) run_tiles<Kernel, 1>(k, act + static_cast<size_t>(t) * as, as, y + t * ldy + g * kPackRows, ldy);
-      if (c1 == n16 && n_tail > 0) {
+        run_tiles<Kernel, 2>(k, tile_of(t), y + t * ldy + g * kPackRows, ldy);
+      if (t < c1) run_tiles<Kernel, 1>(k, tile_of(t), y + t * ldy + g * kPackRows, ldy);
+      if (last && n_tail > 0) {
         alignas(64) float out[kTileTokens * kPackRows];
-        run_tiles<Kernel, 1>(k, tail_act, as, out, kPackRows);
-        for (int64_t t = 0; t < n_tail; ++t)
-          std::memcpy(y + (n16 + t) * ldy + g * kPackRows, out + t * kPackRows, kPackRows * sizeof(float));
+        run_tiles<Kernel, 1>(k, tile_of(n16), out, kPackRows);
+        for (int64_t i = 0; i < n_tail; ++i)
+          std::memcpy(y + (n16 + i) * ldy + g * kPackRows, out + i * kPackRows, kPackRows * sizeof(float));
       }
     }
     c0 = c1;
