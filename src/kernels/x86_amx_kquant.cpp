@@ -11,12 +11,14 @@
 // K = 64 products into two int32 tiles (low bytes, and high bytes worth 256 each), one store of
 // each and one scaling per token: a quarter of the stores and an eighth of the scalings.
 //
-// Q4_K's mins (dmin m_j times the 32-column level sums) are one bf16 tile product per super-block
-// into an f32 tile that spans the whole row: the activations carry bf16 hi/lo of d x each level
-// sum, the panel bf16 hi/lo of dmin m_j (each product is then within 2^-17 of exact).
+// Q4_K's mins (dmin m_j times the 32-column level sums) are one bf16 tile product per super-block,
+// summed over the whole row in f32 tiles after the integer products: the activations carry bf16
+// hi/lo of d x each level sum, the panel bf16 hi/lo of dmin m_j (each product is then within
+// 2^-17 of exact).
 //
 // Each group of 16 rows is widened once per token chunk into a panel (below) that the chunk's
-// token tiles share. A batch's last n % 16 tokens run as one more tile, padded with zero tokens.
+// token tiles share, and each call stages its tokens' activations into contiguous A tiles. A
+// batch's last n % 16 tokens run as one more tile, padded with zero tokens.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -39,9 +41,10 @@ constexpr size_t kPanelMins = 8 * kBTile;
 constexpr size_t kPanelScale = 9 * kBTile;
 constexpr size_t kPanelSuper = kPanelScale + 64;
 
-// Tiles 0, 1 and 2, 3: a super-block's low- and high-byte int32 results, the two pairs in turn;
-// 4: the f32 mins of the whole row; 5: activations (16 tokens x 64 levels, or x 16 bf16 pairs);
-// 6, 7: the low- and high-byte weights (or the mins). All full size.
+// Tiles 0-3: int32 results of a super-block's products (low and high bytes of two token tiles, or
+// of the even and odd chunks of one), then the f32 mins; 4, 5: activations of token tiles 0 and 1
+// (16 tokens x 64 levels, or x 16 bf16 pairs); 6, 7: the low- and high-byte weights (or the mins
+// of even and odd super-blocks). All full size.
 TileConfig kquant_config() {
   TileConfig c;
   for (int t = 0; t < 8; ++t) c.rows[t] = 16, c.colsb[t] = 64;
@@ -159,8 +162,10 @@ constexpr size_t kStagedPairs = 4 * kBTile;
 constexpr size_t kStagedScale = 5 * kBTile;
 constexpr size_t kStagedSuper = kStagedScale + 64;
 
-// The staged tiles of tokens [t0, t0 + 16 n_tiles) of `act`, tokens from n_valid on as zeros
-// (zero levels, pairs and d: their products are zero).
+// The first n_tiles tiles of 16 tokens of `act`, staged into `out`; tokens from n_valid on are
+// zeros (zero levels, pairs and d: their products are zero). A block's five 64-byte rows are its
+// four level chunks and its pairs, in the staged order.
+static_assert(kQ8S256Pairs == 4 * 64 && kStagedPairs == 4 * kBTile, "pairs follow the four level chunks");
 void stage_tokens(const uint8_t* act, size_t as, int64_t n_super, int64_t n_tiles, int64_t n_valid, uint8_t* out) {
   for (int64_t tile = 0; tile < n_tiles; ++tile)
     for (int64_t sb = 0; sb < n_super; ++sb, out += kStagedSuper)

@@ -145,8 +145,10 @@ TEST(PackedLayout, EveryTableMatchesTheReferenceProduct) {
     int64_t rows, cols;
   };
   // 3 groups (48 rows: threads split 16-row chunks unevenly), and wide rows whose 17, 33 and 49
-  // tokens span several L2 chunks of activations (49: a tail after two chunks of the K-quant tiles). 16, 17, 33 and 40 tokens: the AMX kernels' whole tiles
-  // of 16 tokens, with and without a tail for the AVX-512 kernels.
+  // tokens span several L2 chunks of activations (49: a tail after two chunks of the K-quant
+  // tiles). 16, 17, 33 and 40 tokens: the AMX kernels' whole tiles of 16 tokens (the K-quants' in
+  // pairs), with and without a tail (the AVX-512 kernel's for Q8_0, a zero-padded tile for the
+  // K-quants).
   const Case cases[] = {{DType::Q8_0, 48, 32}, {DType::Q8_0, 48, 1024}, {DType::Q4_K, 48, 256},
                         {DType::Q4_K, 16, 768}, {DType::Q6_K, 48, 256}, {DType::Q6_K, 32, 1024},
                         {DType::BF16, 48, 30}, {DType::BF16, 32, 1024},
