@@ -157,11 +157,11 @@ class GgufParser {
     if (count > cur_.remaining() / min_bytes)
       return Error("array length " + std::to_string(count) + " of " + std::string(gguf_type_name(v.elem_type)) +
                    " is impossible: " + std::to_string(cur_.remaining()) + " bytes left in the file");
-    v.arr.reserve(static_cast<size_t>(count));
+    v.reserve(static_cast<size_t>(count));
     for (uint64_t k = 0; k < count; ++k) {
       Result<GgufValue> e = read_value(v.elem_type, depth + 1);
       if (!e) return e.status().with_context("element " + std::to_string(k));
-      v.arr.push_back(std::move(e).value());
+      v.push_back(std::move(e).value());  // elements are read as elem_type, so this always appends
     }
     return v;
   }
@@ -319,6 +319,9 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::string& path) {
   GgufParser parser(*file, file->file_.data(), file->file_.size());
   KY_RETURN_IF_ERROR(parser.run().with_context(path));
   for (size_t k = 0; k < file->tensors_.size(); ++k) file->tensor_index_.emplace(file->tensors_[k].name, k);
+  // Metadata and tensor infos now live in kv_ and tensors_; their pages in the mapping (a large
+  // vocabulary's strings are megabytes) are not read again.
+  release_pages(file->file_.data(), static_cast<size_t>(file->data_offset_));
   return file;
 }
 

@@ -1,4 +1,5 @@
 // GgufValue conversions and type names (the value model of gguf.h).
+#include <bit>
 #include <limits>
 
 #include "format/gguf.h"
@@ -59,5 +60,69 @@ std::optional<bool> GgufValue::as_bool() const {
 }
 
 const std::string* GgufValue::as_string() const { return type == GgufType::STRING ? &str : nullptr; }
+
+size_t GgufValue::size() const {
+  if (type != GgufType::ARRAY) return 0;
+  return elem_type == GgufType::ARRAY ? nested_.size() : items_.size();
+}
+
+GgufValue GgufValue::at(size_t k) const {
+  if (elem_type == GgufType::ARRAY) return nested_.at(k);
+  const uint64_t bits = items_.at(k);
+  GgufValue e;
+  e.type = elem_type;
+  if (elem_type == GgufType::STRING) {
+    e.str = std::string(*string_at(k));
+  } else if (is_signed_type(elem_type)) {
+    e.i = static_cast<int64_t>(bits);
+  } else if (elem_type == GgufType::F32 || elem_type == GgufType::F64) {
+    e.f = std::bit_cast<double>(bits);
+  } else {
+    e.u = bits;
+  }
+  return e;
+}
+
+std::optional<int64_t> GgufValue::int_at(size_t k) const {
+  if (k >= size() || elem_type == GgufType::STRING || elem_type == GgufType::ARRAY) return std::nullopt;
+  return at(k).as_int();
+}
+
+std::optional<double> GgufValue::float_at(size_t k) const {
+  if (k >= size() || elem_type == GgufType::STRING || elem_type == GgufType::ARRAY) return std::nullopt;
+  return at(k).as_float();
+}
+
+std::optional<std::string_view> GgufValue::string_at(size_t k) const {
+  if (elem_type != GgufType::STRING || k >= size()) return std::nullopt;
+  const uint64_t begin = k == 0 ? 0 : items_[k - 1];
+  return std::string_view(chars_).substr(begin, items_[k] - begin);
+}
+
+const GgufValue* GgufValue::array_at(size_t k) const {
+  return elem_type == GgufType::ARRAY && k < size() ? &nested_[k] : nullptr;
+}
+
+bool GgufValue::push_back(GgufValue e) {
+  if (type != GgufType::ARRAY || e.type != elem_type) return false;
+  switch (elem_type) {
+    case GgufType::ARRAY: nested_.push_back(std::move(e)); break;
+    case GgufType::STRING:
+      chars_ += e.str;
+      items_.push_back(chars_.size());
+      break;
+    case GgufType::F32:
+    case GgufType::F64: items_.push_back(std::bit_cast<uint64_t>(e.f)); break;
+    default: items_.push_back(is_signed_type(elem_type) ? static_cast<uint64_t>(e.i) : e.u); break;
+  }
+  return true;
+}
+
+void GgufValue::reserve(size_t n) {
+  if (elem_type == GgufType::ARRAY)
+    nested_.reserve(n);
+  else
+    items_.reserve(n);
+}
 
 }  // namespace kaiyuan

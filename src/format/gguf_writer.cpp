@@ -73,8 +73,8 @@ void put_payload(Sink& s, const GgufValue& v) {
     case GgufType::STRING: put_string(s, v.str); break;
     case GgufType::ARRAY:
       put_pod<Sink, uint32_t>(s, static_cast<uint32_t>(v.elem_type));
-      put_pod<Sink, uint64_t>(s, v.arr.size());
-      for (const GgufValue& e : v.arr) put_payload(s, e);
+      put_pod<Sink, uint64_t>(s, v.size());
+      for (size_t k = 0; k < v.size(); ++k) put_payload(s, v.at(k));
       break;
   }
 }
@@ -135,12 +135,10 @@ Status GgufWriter::check_value(const GgufValue& v, int depth) const {
   if (v.type != GgufType::ARRAY) return check_range(v);
   if (depth > kGgufMaxArrayDepth)
     return Error("arrays nested too deep (more than " + std::to_string(kGgufMaxArrayDepth) + " levels)");
-  for (size_t k = 0; k < v.arr.size(); ++k) {
-    if (v.arr[k].type != v.elem_type)
-      return Error("array of " + std::string(gguf_type_name(v.elem_type)) + ": element " + std::to_string(k) +
-                   " is " + std::string(gguf_type_name(v.arr[k].type)));
-    KY_RETURN_IF_ERROR(check_value(v.arr[k], depth + 1));
-  }
+  // Elements have the array's type by construction (push_back refuses others); check their ranges.
+  if (v.elem_type == GgufType::STRING) return Status::ok();  // strings have no range
+  for (size_t k = 0; k < v.size(); ++k)
+    KY_RETURN_IF_ERROR(check_value(v.at(k), depth + 1).with_context("element " + std::to_string(k)));
   return Status::ok();
 }
 
@@ -180,10 +178,11 @@ Status GgufWriter::add_string(std::string key, std::string v) {
 Status GgufWriter::add_string_array(std::string key, const std::vector<std::string>& v) {
   GgufValue x = scalar(GgufType::ARRAY);
   x.elem_type = GgufType::STRING;
-  x.arr.reserve(v.size());
+  x.reserve(v.size());
   for (const std::string& s : v) {
-    x.arr.push_back(scalar(GgufType::STRING));
-    x.arr.back().str = s;
+    GgufValue e = scalar(GgufType::STRING);
+    e.str = s;
+    x.push_back(std::move(e));
   }
   return add(std::move(key), std::move(x));
 }
@@ -191,22 +190,16 @@ Status GgufWriter::add_string_array(std::string key, const std::vector<std::stri
 Status GgufWriter::add_i32_array(std::string key, const std::vector<int32_t>& v) {
   GgufValue x = scalar(GgufType::ARRAY);
   x.elem_type = GgufType::I32;
-  x.arr.reserve(v.size());
-  for (int32_t e : v) {
-    x.arr.push_back(scalar(GgufType::I32));
-    x.arr.back().i = e;
-  }
+  x.reserve(v.size());
+  for (int32_t e : v) x.push_back(signed_value(GgufType::I32, e));
   return add(std::move(key), std::move(x));
 }
 
 Status GgufWriter::add_f32_array(std::string key, const std::vector<float>& v) {
   GgufValue x = scalar(GgufType::ARRAY);
   x.elem_type = GgufType::F32;
-  x.arr.reserve(v.size());
-  for (float e : v) {
-    x.arr.push_back(scalar(GgufType::F32));
-    x.arr.back().f = e;
-  }
+  x.reserve(v.size());
+  for (float e : v) x.push_back(float_value(GgufType::F32, e));
   return add(std::move(key), std::move(x));
 }
 

@@ -190,7 +190,7 @@ Result<ModelSpec> spec_from_gguf(const GgufFile& gguf) {
   KY_RETURN_IF_ERROR(parse_gguf_moe(gguf, p, s));
   // Vocabulary size: the token list is authoritative; `<arch>.vocab_size` is optional.
   if (const GgufValue* tokens = gguf.get("tokenizer.ggml.tokens"); tokens != nullptr && tokens->type == GgufType::ARRAY)
-    s.n_vocab = static_cast<int64_t>(tokens->arr.size());
+    s.n_vocab = static_cast<int64_t>(tokens->size());
   else if (auto v = gguf.get_int_or(p + "vocab_size"))
     s.n_vocab = *v;
   else if (const TensorView* emb = gguf.find("token_embd.weight"))

@@ -22,20 +22,20 @@ Result<std::string> read_text_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-// A GGUF array of strings, or an error naming the key.
-Result<const std::vector<GgufValue>*> gguf_array(const GgufFile& gguf, std::string_view key, GgufType elem,
-                                                 bool required) {
+// A GGUF array of strings (elem STRING) or of integers that fit int64 (elem I32), or an error
+// naming the key; nullptr when an optional key is absent.
+Result<const GgufValue*> gguf_array(const GgufFile& gguf, std::string_view key, GgufType elem, bool required) {
   const GgufValue* value = gguf.get(key);
   if (value == nullptr) {
     if (required) return Error(std::string(key) + ": missing");
-    return static_cast<const std::vector<GgufValue>*>(nullptr);
+    return static_cast<const GgufValue*>(nullptr);
   }
   if (value->type != GgufType::ARRAY) return Error(std::string(key) + ": expected an array");
-  for (const GgufValue& item : value->arr) {
-    const bool ok = elem == GgufType::STRING ? item.as_string() != nullptr : item.as_int().has_value();
+  for (size_t k = 0; k < value->size(); ++k) {
+    const bool ok = elem == GgufType::STRING ? value->string_at(k).has_value() : value->int_at(k).has_value();
     if (!ok) return Error(std::string(key) + ": unexpected element type");
   }
-  return &value->arr;
+  return value;
 }
 
 int32_t gguf_token_id(const GgufFile& gguf, std::string_view key, size_t n_tokens) {
@@ -90,9 +90,9 @@ Result<std::unique_ptr<Tokenizer>> load_bpe_from_gguf(const GgufFile& gguf) {
   spec.model.drop_invalid_merges = true;
   spec.model.vocab.reserve(n_tokens);
   for (size_t id = 0; id < n_tokens; ++id) {
-    const std::string& text = *(**tokens)[id].as_string();
+    const std::string text(*(*tokens)->string_at(id));
     spec.model.vocab.emplace_back(text, static_cast<int32_t>(id));
-    const int64_t type = *types ? *(**types)[id].as_int() : 1;
+    const int64_t type = *types ? *(*types)->int_at(id) : 1;
     // llama.cpp tokenizer_st_partition matches control and user-defined tokens in the text; only
     // control tokens are "special" (skipped by decode, off when parse_special is false).
     if (type == kTokenTypeControl || type == kTokenTypeUserDefined || type == kTokenTypeUnknown) {
@@ -105,13 +105,13 @@ Result<std::unique_ptr<Tokenizer>> load_bpe_from_gguf(const GgufFile& gguf) {
   }
   spec.model.merges.reserve((*merges)->size());
   for (size_t i = 0; i < (*merges)->size(); ++i) {
-    const std::string& merge = *(**merges)[i].as_string();
+    const std::string_view merge = *(*merges)->string_at(i);
     // llama-vocab.cpp: the separator is the first space after the first character.
     const size_t space = merge.size() > 1 ? merge.find(' ', 1) : std::string::npos;
     if (space == std::string::npos) {
-      return Error(label + ": tokenizer.ggml.merges[" + std::to_string(i) + "] \"" + merge + "\" has no space");
+      return Error(label + ": tokenizer.ggml.merges[" + std::to_string(i) + "] \"" + std::string(merge) + "\" has no space");
     }
-    spec.model.merges.emplace_back(merge.substr(0, space), merge.substr(space + 1));
+    spec.model.merges.emplace_back(std::string(merge.substr(0, space)), std::string(merge.substr(space + 1)));
   }
   auto pre_tokenizer = PreTokenizer::from_regexes(pre.regexes);
   if (!pre_tokenizer) return fail(pre_tokenizer.status());

@@ -38,8 +38,8 @@ const GgufValue* find_array(const GgufFile& gguf, std::string_view key, size_t n
   if (v == nullptr) return nullptr;
   if (v->type != GgufType::ARRAY) {
     *status = Error(std::string(key) + ": expected an array");
-  } else if (v->arr.size() != n) {
-    *status = Error(std::string(key) + ": " + std::to_string(v->arr.size()) + " entries for " + std::to_string(n) +
+  } else if (v->size() != n) {
+    *status = Error(std::string(key) + ": " + std::to_string(v->size()) + " entries for " + std::to_string(n) +
                     " tokens");
   }
   return v;
@@ -49,21 +49,21 @@ Result<SpmVocab> vocab_from_gguf(const GgufFile& gguf) {
   const GgufValue* tokens = gguf.get("tokenizer.ggml.tokens");
   if (tokens == nullptr) return Error("tokenizer.ggml.tokens is missing");
   if (tokens->type != GgufType::ARRAY) return Error("tokenizer.ggml.tokens: expected an array of strings");
-  const size_t n = tokens->arr.size();
+  const size_t n = tokens->size();
   if (n == 0) return Error("tokenizer.ggml.tokens is empty");
   if (n > static_cast<size_t>(INT32_MAX)) return Error("tokenizer.ggml.tokens: too many tokens");
 
   SpmVocab vocab;
   vocab.pieces.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    const std::string* s = tokens->arr[i].as_string();
-    if (s == nullptr) return Error("tokenizer.ggml.tokens[" + std::to_string(i) + "]: expected a string");
-    vocab.pieces[i].piece = *s;
+    const std::optional<std::string_view> s = tokens->string_at(i);
+    if (!s) return Error("tokenizer.ggml.tokens[" + std::to_string(i) + "]: expected a string");
+    vocab.pieces[i].piece = std::string(*s);
   }
   Status status;
   if (const GgufValue* scores = find_array(gguf, "tokenizer.ggml.scores", n, &status); scores && status) {
     for (size_t i = 0; i < n; ++i) {
-      const std::optional<double> score = scores->arr[i].as_float();
+      const std::optional<double> score = scores->float_at(i);
       if (!score) return Error("tokenizer.ggml.scores[" + std::to_string(i) + "]: expected a number");
       vocab.pieces[i].score = static_cast<float>(*score);
     }
@@ -71,7 +71,7 @@ Result<SpmVocab> vocab_from_gguf(const GgufFile& gguf) {
   KY_RETURN_IF_ERROR(status);
   if (const GgufValue* types = find_array(gguf, "tokenizer.ggml.token_type", n, &status); types && status) {
     for (size_t i = 0; i < n; ++i) {
-      const std::optional<int64_t> type = types->arr[i].as_int();
+      const std::optional<int64_t> type = types->int_at(i);
       if (!type || *type < 1 || *type > 6) {
         return Error("tokenizer.ggml.token_type[" + std::to_string(i) + "]: expected a token type 1..6");
       }

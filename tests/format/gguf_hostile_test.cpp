@@ -123,9 +123,9 @@ TEST(GgufHostile, TruncatedAtEveryBytePosition) {
       GgufValue e;
       e.type = GgufType::I16;
       e.i = -j;
-      inner.arr.push_back(e);
+      ASSERT_TRUE(inner.push_back(e));
     }
-    nested.arr.push_back(inner);
+    ASSERT_TRUE(nested.push_back(inner));
   }
   ASSERT_TRUE(w.add("nested", nested));
   std::vector<uint8_t> q8(34 * 2, 7);  // Q8_0 [1, 64]: 2 blocks of 34 bytes
@@ -214,8 +214,11 @@ TEST(GgufHostile, NestedArraysTooDeep) {
   auto ok = expect_ok(nested_arrays(kGgufMaxArrayDepth));
   ASSERT_TRUE(ok);
   const GgufValue* v = ok->get("deep");
-  for (int d = 1; d < kGgufMaxArrayDepth; ++d) v = &v->arr.at(0);
-  EXPECT_EQ(v->arr.at(0).as_int(), 42);
+  for (int d = 1; d < kGgufMaxArrayDepth; ++d) {
+    v = v->array_at(0);
+    ASSERT_NE(v, nullptr) << d;
+  }
+  EXPECT_EQ(v->int_at(0), 42);
   expect_error(nested_arrays(kGgufMaxArrayDepth + 1), "arrays nested too deep");
   expect_error(nested_arrays(10000), "arrays nested too deep");
 }

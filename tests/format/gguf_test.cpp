@@ -56,10 +56,10 @@ TEST(GgufStories, MetadataMatchesTheLlama2cConfig) {
   ASSERT_NE(tokens, nullptr);
   ASSERT_EQ(tokens->type, GgufType::ARRAY);
   EXPECT_EQ(tokens->elem_type, GgufType::STRING);
-  ASSERT_EQ(tokens->arr.size(), 512u);
+  ASSERT_EQ(tokens->size(), 512u);
   // tok512: ids 3..258 are the byte pieces <0x00>..<0xFF>.
-  EXPECT_EQ(*tokens->arr[3].as_string(), "<0x00>");
-  EXPECT_EQ(*tokens->arr[258].as_string(), "<0xFF>");
+  EXPECT_EQ(tokens->string_at(3), "<0x00>");
+  EXPECT_EQ(tokens->string_at(258), "<0xFF>");
 }
 
 TEST(GgufStories, VocabScoresEqualTok512Bin) {
@@ -70,7 +70,7 @@ TEST(GgufStories, VocabScoresEqualTok512Bin) {
   const GgufValue* scores = f->get("tokenizer.ggml.scores");
   ASSERT_NE(scores, nullptr);
   ASSERT_EQ(scores->elem_type, GgufType::F32);
-  ASSERT_EQ(scores->arr.size(), 512u);
+  ASSERT_EQ(scores->size(), 512u);
   size_t pos = 4;
   for (size_t id = 0; id < 512; ++id) {
     float score;
@@ -79,7 +79,7 @@ TEST(GgufStories, VocabScoresEqualTok512Bin) {
     std::memcpy(&score, bin.data() + pos, 4);
     std::memcpy(&len, bin.data() + pos + 4, 4);
     pos += 8 + static_cast<size_t>(len);
-    EXPECT_EQ(static_cast<float>(*scores->arr[id].as_float()), score) << "token " << id;
+    EXPECT_EQ(static_cast<float>(*scores->float_at(id)), score) << "token " << id;
   }
 }
 
@@ -225,11 +225,11 @@ TEST(GgufVocab, EveryVocabFileReadsWithConsistentArrays) {
     EXPECT_EQ(tokens->elem_type, GgufType::STRING);
     const GgufValue* token_type = f->get("tokenizer.ggml.token_type");
     ASSERT_NE(token_type, nullptr);
-    EXPECT_EQ(token_type->arr.size(), tokens->arr.size());
+    EXPECT_EQ(token_type->size(), tokens->size());
     if (*model == "gpt2") {
       const GgufValue* merges = f->get("tokenizer.ggml.merges");
       ASSERT_NE(merges, nullptr);
-      EXPECT_GT(merges->arr.size(), 1000u);
+      EXPECT_GT(merges->size(), 1000u);
     }
     // Every id of the Hugging Face golden encodings must be a token of this vocabulary.
     std::string golden = entry.path().string();
@@ -237,7 +237,7 @@ TEST(GgufVocab, EveryVocabFileReadsWithConsistentArrays) {
     for (const nlohmann::json& line : test::read_jsonl(golden))
       for (int64_t id : line["ids"].get<std::vector<int64_t>>()) {
         EXPECT_GE(id, 0);
-        EXPECT_LT(static_cast<size_t>(id), tokens->arr.size());
+        EXPECT_LT(static_cast<size_t>(id), tokens->size());
       }
   }
   EXPECT_EQ(checked, 5);

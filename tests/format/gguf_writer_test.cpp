@@ -24,7 +24,7 @@ GgufValue scalar(GgufType t) {
 GgufValue array_of(GgufType elem, std::vector<GgufValue> items) {
   GgufValue v = scalar(GgufType::ARRAY);
   v.elem_type = elem;
-  v.arr = std::move(items);
+  for (GgufValue& e : items) EXPECT_TRUE(v.push_back(std::move(e)));
   return v;
 }
 
@@ -43,8 +43,8 @@ void expect_same(const GgufValue& a, const GgufValue& b, const std::string& path
       break;
     case GgufType::ARRAY:
       ASSERT_EQ(a.elem_type, b.elem_type) << path;
-      ASSERT_EQ(a.arr.size(), b.arr.size()) << path;
-      for (size_t k = 0; k < a.arr.size(); ++k) expect_same(a.arr[k], b.arr[k], path + "[" + std::to_string(k) + "]");
+      ASSERT_EQ(a.size(), b.size()) << path;
+      for (size_t k = 0; k < a.size(); ++k) expect_same(a.at(k), b.at(k), path + "[" + std::to_string(k) + "]");
       break;
     default:
       EXPECT_EQ(a.u, b.u) << path;
@@ -190,8 +190,8 @@ TEST(GgufWriter, TypedHelpersWriteTheDeclaredTypes) {
   EXPECT_EQ(g.get("k")->as_int(), std::nullopt);  // bool is not an integer
   EXPECT_EQ(*g.get_string("l"), "s");
   EXPECT_EQ(g.get("m")->elem_type, GgufType::STRING);
-  EXPECT_EQ(g.get("n")->arr[1].as_int(), -1);
-  EXPECT_EQ(g.get("o")->arr[0].as_float(), 1.5);
+  EXPECT_EQ(g.get("n")->int_at(1), -1);
+  EXPECT_EQ(g.get("o")->float_at(0), 1.5);
 }
 
 // Reading a llama.cpp-made file and writing it back with GgufWriter must reproduce it byte for
@@ -226,8 +226,14 @@ TEST(GgufWriter, RefusesWhatTheReaderWouldReject) {
   GgufValue too_big = scalar(GgufType::U8);
   too_big.u = 300;
   EXPECT_NE(w.add("u8", too_big).message().find("out of range for u8"), std::string::npos);
-  GgufValue mixed = array_of(GgufType::U32, {scalar(GgufType::U32), scalar(GgufType::STRING)});
-  EXPECT_NE(w.add("mixed", mixed).message().find("element 1 is string"), std::string::npos);
+  GgufValue mixed = array_of(GgufType::U32, {scalar(GgufType::U32)});
+  EXPECT_FALSE(mixed.push_back(scalar(GgufType::STRING)));  // an array holds its elem_type only
+  EXPECT_EQ(mixed.size(), 1u);
+  GgufValue wide = array_of(GgufType::U8, {scalar(GgufType::U8)});
+  GgufValue byte = scalar(GgufType::U8);
+  byte.u = 256;
+  ASSERT_TRUE(wide.push_back(byte));
+  EXPECT_NE(w.add("wide", wide).message().find("element 1: value out of range for u8"), std::string::npos);
   GgufValue deep = array_of(GgufType::U8, {});
   for (int d = 0; d < kGgufMaxArrayDepth; ++d) deep = array_of(GgufType::ARRAY, {deep});
   EXPECT_NE(w.add("deep", deep).message().find("nested too deep"), std::string::npos);

@@ -39,9 +39,9 @@ void add_gguf_special_token(const GgufFile& gguf, const char* key, const char* n
                             std::map<std::string, std::string>& tokens) {
   const std::optional<int64_t> id = gguf.get_int_or(key);
   const GgufValue* vocab = gguf.get("tokenizer.ggml.tokens");
-  if (!id || !vocab || vocab->type != GgufType::ARRAY || *id < 0 || static_cast<uint64_t>(*id) >= vocab->arr.size())
+  if (!id || !vocab || vocab->type != GgufType::ARRAY || *id < 0 || static_cast<uint64_t>(*id) >= vocab->size())
     return;
-  if (const std::string* s = vocab->arr[static_cast<size_t>(*id)].as_string()) tokens[name] = *s;
+  if (auto s = vocab->string_at(static_cast<size_t>(*id))) tokens[name] = std::string(*s);
 }
 
 Result<chat::ModelChatTemplate> load_model_template(const std::string& path, bool has_tools, bool need_source) {
