@@ -24,6 +24,8 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // release_pages over the whole mapping, its last partial page included.
+  void release_all() const;
 
  private:
   const uint8_t* data_ = nullptr;

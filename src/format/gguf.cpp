@@ -373,6 +373,10 @@ std::optional<int64_t> GgufFile::get_int_or(std::string_view key) const {
   return v == nullptr ? std::nullopt : v->as_int();
 }
 
+void GgufFile::release_mapped_pages() const {
+  file_.release_all();
+}
+
 const TensorView* GgufFile::find(std::string_view name) const {
   auto it = tensor_index_.find(std::string(name));
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];

@@ -94,6 +94,7 @@ class GgufFile final : public WeightSource {
   const TensorView* find(std::string_view name) const override;
   const std::vector<TensorView>& tensors() const override { return tensors_; }
   std::string format_name() const override { return "gguf v" + std::to_string(version_); }
+  void release_mapped_pages() const override;
 
  private:
   GgufFile() = default;

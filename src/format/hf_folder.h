@@ -29,6 +29,7 @@ class SafetensorsFile {
   const std::vector<TensorView>& tensors() const { return tensors_; }  // sorted by name
   const TensorView* find(std::string_view name) const;                // nullptr when absent
   const std::map<std::string, std::string>& metadata() const { return metadata_; }  // "__metadata__"
+  void release_mapped_pages() const;  // as WeightSource's; nothing for parse()
 
  private:
   std::shared_ptr<MappedFile> file_;  // null for parse(): the caller owns the bytes
@@ -47,6 +48,9 @@ class HfFolder final : public WeightSource {
   const TensorView* find(std::string_view canonical_name) const override;
   const std::vector<TensorView>& tensors() const override { return tensors_; }
   std::string format_name() const override { return "safetensors"; }
+  void release_mapped_pages() const override {
+    for (const SafetensorsFile& shard : shards_) shard.release_mapped_pages();
+  }
 
  private:
   friend class HfFolderLoader;  // hf_folder.cpp: fills the members below

@@ -151,6 +151,10 @@ Result<SafetensorsFile> SafetensorsFile::parse(const uint8_t* bytes, size_t size
   return file;
 }
 
+void SafetensorsFile::release_mapped_pages() const {
+  if (file_ != nullptr) file_->release_all();
+}
+
 Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   KY_ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::open(path));
   // The views point into the mapping; moving it into the shared_ptr keeps the address.

@@ -22,6 +22,12 @@ class WeightSource {
   // The view of a matrix the matmul kernels should use: a copy repacked for them where the source
   // repacks (model/repacked_source.h), else find(). Shape and type checks are done on find()'s view.
   virtual const TensorView* find_for_matmul(std::string_view canonical_name) const { return find(canonical_name); }
+  // Drops the file-mapped weights' pages from the resident set; what is read later faults back in
+  // from the page cache. load_model calls it once a model is bound: what binding copied (repacked
+  // matrices, norms) is not read from the file again, and where the page cache holds 2 MiB folios
+  // (ext4 on recent kernels) each small read while binding left a whole folio mapped (76 MB for a
+  // dense Qwen3-0.6B Q8_0). Sources over memory they do not map (parse()) leave it alone.
+  virtual void release_mapped_pages() const {}
 };
 
 }  // namespace kaiyuan

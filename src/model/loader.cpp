@@ -37,6 +37,7 @@ Result<LoadedModel> load_model(const std::string& path) {
   if (repacking_enabled()) binding = std::make_shared<RepackedWeightSource>(source);
   auto model = (*factory)(spec, binding);
   if (!model) return model.status().with_context(path);
+  binding->release_mapped_pages();
   return LoadedModel{std::move(model).value(), source};
 }
 

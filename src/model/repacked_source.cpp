@@ -12,11 +12,7 @@
 namespace kaiyuan {
 
 struct RepackedWeightSource::Packed {
-  struct FreeAligned {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, FreeAligned> storage;
-  TensorView view;
+  TensorView view;  // its data lives in the source's arena
 };
 
 RepackedWeightSource::RepackedWeightSource(std::shared_ptr<const WeightSource> inner) : inner_(std::move(inner)) {}
@@ -36,18 +32,17 @@ const TensorView* RepackedWeightSource::find_for_matmul(std::string_view name) c
   auto p = std::make_unique<Packed>();
   const size_t bytes = kernels::packed_nbytes(*layout, original->rows(), original->cols());
   // 64-byte aligned: every group block starts on a cache line (their sizes are multiples of 64).
-  p->storage.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-  if (!p->storage) return original;  // out of memory for the copy: keep using the mapped layout
+  uint8_t* dst = arena_.allocate(bytes);
+  if (dst == nullptr) return original;  // out of memory for the copy: keep using the mapped layout
   p->view = *original;
   p->view.dtype = *layout;
-  p->view.data = p->storage.get();
+  p->view.data = dst;
   p->view.nbytes = bytes;
   // Slices of rows are packed and their mapped pages released one after the other, so peak memory
   // grows by one slice, not by a whole (e.g. 150k-row embedding) matrix.
   const int64_t groups = original->rows() / kernels::kPackRows;
   const size_t group_bytes = original->row_stride() * kernels::kPackRows;
   const int64_t slice = std::max<int64_t>(1, static_cast<int64_t>((size_t{16} << 20) / group_bytes));
-  uint8_t* dst = p->storage.get();
   for (int64_t s0 = 0; s0 < groups; s0 += slice) {
     const int64_t s1 = std::min(groups, s0 + slice);
     parallel_for(s1 - s0, [&](int64_t g0, int64_t g1) {

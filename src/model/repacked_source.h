@@ -2,7 +2,8 @@
 // matrices they have a faster layout for (kernels/packed_layout.h), and everything else as the
 // wrapped source has it. Copies are made on first request (bind time), once, in parallel over row
 // groups; the mapped pages they were copied from are then released from the resident set, so the
-// process holds one copy of each weight, not two.
+// process holds one copy of each weight, not two. The copies sit on transparent huge pages
+// (core/huge_page_arena.h): the decode kernels stream them from memory every token.
 #pragma once
 
 #include <map>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/huge_page_arena.h"
 #include "format/weight_source.h"
 
 namespace kaiyuan {
@@ -23,6 +25,7 @@ class RepackedWeightSource final : public WeightSource {
   const std::vector<TensorView>& tensors() const override { return inner_->tensors(); }
   std::string format_name() const override { return inner_->format_name(); }
   const TensorView* find_for_matmul(std::string_view name) const override;
+  void release_mapped_pages() const override { inner_->release_mapped_pages(); }
 
   // Bytes held in repacked copies (reported by `inspect`/`bench` as the cost of repacking).
   size_t repacked_bytes() const;
@@ -32,6 +35,7 @@ class RepackedWeightSource final : public WeightSource {
   std::shared_ptr<const WeightSource> inner_;
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<Packed>, std::less<>> packed_;
+  mutable HugePageArena arena_;  // the repacked copies, on huge pages where the system has them
 };
 
 // Whether load_model repacks: on unless KAIYUAN_REPACK=0 (for side-by-side comparisons).

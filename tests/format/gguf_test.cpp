@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -241,6 +242,52 @@ TEST(GgufVocab, EveryVocabFileReadsWithConsistentArrays) {
       }
   }
   EXPECT_EQ(checked, 5);
+}
+
+}  // namespace
+}  // namespace kaiyuan
+
+namespace kaiyuan {
+namespace {
+
+uint64_t sum_tensor_bytes(const GgufFile& f) {
+  uint64_t sum = 0;
+  for (const TensorView& t : f.tensors())
+    for (size_t i = 0; i < t.nbytes; ++i) sum += t.data[i];
+  return sum;
+}
+
+// The file is mapped with huge-page advice (large page-cache folios then map with one TLB entry
+// per 2 MiB), and release_mapped_pages drops every resident page of it without changing a byte.
+TEST(GgufMapping, AdvisedForHugePagesAndReleasedOnRequest) {
+  auto r = GgufFile::open(test::fixture_path("stories260K/stories260K.gguf"));
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  const GgufFile& f = *r.value();
+  const uint8_t* data = f.tensors().at(0).data;
+  const uint64_t sum = sum_tensor_bytes(f);
+  test::MappingInfo before = test::mapping_of(data);
+  ASSERT_FALSE(before.vm_flags.empty());
+  EXPECT_GT(before.rss_kb, 0);
+  const char* env = std::getenv("KAIYUAN_FILE_THP");
+  if (std::filesystem::exists("/sys/kernel/mm/transparent_hugepage") && !(env && std::string(env) == "0")) {
+    EXPECT_NE(before.vm_flags.find(" hg"), std::string::npos) << before.vm_flags;
+  }
+  f.release_mapped_pages();
+  EXPECT_EQ(test::mapping_of(data).rss_kb, 0);
+  EXPECT_EQ(sum_tensor_bytes(f), sum);  // read again from the page cache
+}
+
+// A file parsed from memory the caller owns is left alone (MADV_DONTNEED on heap pages would
+// zero them).
+TEST(GgufMapping, ParsedImagesAreNotReleased) {
+  const std::string bytes = test::read_file(test::fixture_path("stories260K/stories260K.gguf"));
+  std::vector<uint8_t> image(bytes.begin(), bytes.end());
+  auto r = GgufFile::parse(image.data(), image.size(), "in memory");
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  const uint64_t sum = sum_tensor_bytes(*r.value());
+  ASSERT_GT(sum, 0u);
+  r.value()->release_mapped_pages();
+  EXPECT_EQ(sum_tensor_bytes(*r.value()), sum);
 }
 
 }  // namespace

@@ -108,4 +108,25 @@ std::string temp_dir() {
   return std::string(buf.data());
 }
 
+MappingInfo mapping_of(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  MappingInfo info;
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    long kb = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's header line
+      inside = addr >= lo && addr < hi;
+    } else if (inside && std::sscanf(line.c_str(), "Rss: %ld kB", &kb) == 1) {
+      info.rss_kb = kb;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      info.vm_flags = line;
+      return info;
+    }
+  }
+  return info;
+}
+
 }  // namespace kaiyuan::test

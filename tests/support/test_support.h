@@ -35,4 +35,12 @@ CommandResult run_command(const std::string& command, const std::string& stdin_t
 // A fresh temporary directory, removed by the OS eventually (tests write small files only).
 std::string temp_dir();
 
+// Fields of the /proc/self/smaps entry for the mapping that contains `p`: its VmFlags line ("" if
+// no mapping holds p) and its resident kB.
+struct MappingInfo {
+  std::string vm_flags;
+  long rss_kb = -1;
+};
+MappingInfo mapping_of(const void* p);
+
 }  // namespace kaiyuan::test
