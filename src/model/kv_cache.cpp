@@ -1,5 +1,6 @@
 #include "model/kv_cache.h"
 
+#include <cstring>
 #include <limits>
 
 namespace kaiyuan {
@@ -28,16 +29,25 @@ Result<KvCache> KvCache::create(int64_t n_layers, int64_t k_dim, int64_t v_dim, 
   c.n_slots_ = n_slots;
   c.type_ = type;
   const size_t per_width = static_cast<size_t>(n_layers * n_ctx * n_slots);
-  try {
-    if (type == KvType::kF16) {
-      c.k16_.assign(per_width * static_cast<size_t>(k_dim), 0);
-      c.v16_.assign(per_width * static_cast<size_t>(v_dim), 0);
-    } else {
-      c.k_.assign(per_width * static_cast<size_t>(k_dim), 0.0f);
-      c.v_.assign(per_width * static_cast<size_t>(v_dim), 0.0f);
-    }
-  } catch (const std::bad_alloc&) {
+  const size_t elem = type == KvType::kF16 ? sizeof(uint16_t) : sizeof(float);
+  const size_t k_bytes = per_width * static_cast<size_t>(k_dim) * elem, v_bytes = per_width * static_cast<size_t>(v_dim) * elem;
+  c.memory_ = std::make_unique<HugePageArena>();
+  uint8_t* k = c.memory_->allocate(k_bytes);
+  uint8_t* v = c.memory_->allocate(v_bytes);
+  if (k == nullptr || v == nullptr)
     return Error("KV cache: out of memory allocating " + std::to_string(bytes / 1e9) + " GB: lower --ctx-size");
+  c.bytes_ = k_bytes + v_bytes;
+  // Written now, at start-up, rather than on first use: a huge page's first write costs its
+  // zeroing and possibly a compaction, which lazily paid inside requests tripled the time to first
+  // token of 4 concurrent requests (133 -> 391 ms).
+  std::memset(k, 0, k_bytes);
+  std::memset(v, 0, v_bytes);
+  if (type == KvType::kF16) {
+    c.k16_ = reinterpret_cast<uint16_t*>(k);
+    c.v16_ = reinterpret_cast<uint16_t*>(v);
+  } else {
+    c.k_ = reinterpret_cast<float*>(k);
+    c.v_ = reinterpret_cast<float*>(v);
   }
   return c;
 }

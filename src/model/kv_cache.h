@@ -7,10 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
-#include <vector>
 
+#include "core/huge_page_arena.h"
 #include "core/status.h"
 
 namespace kaiyuan {
@@ -33,25 +34,21 @@ class KvCache {
   int64_t v_dim() const { return v_dim_; }
 
   // f32 caches: float rows; f16 caches: key16/value16 (the others are empty).
-  float* key(int64_t slot, int64_t layer, int64_t pos) { return k_.data() + offset(slot, layer, pos, k_dim_); }
-  float* value(int64_t slot, int64_t layer, int64_t pos) { return v_.data() + offset(slot, layer, pos, v_dim_); }
-  const float* key(int64_t slot, int64_t layer, int64_t pos) const {
-    return k_.data() + offset(slot, layer, pos, k_dim_);
-  }
-  const float* value(int64_t slot, int64_t layer, int64_t pos) const {
-    return v_.data() + offset(slot, layer, pos, v_dim_);
-  }
+  float* key(int64_t slot, int64_t layer, int64_t pos) { return k_ + offset(slot, layer, pos, k_dim_); }
+  float* value(int64_t slot, int64_t layer, int64_t pos) { return v_ + offset(slot, layer, pos, v_dim_); }
+  const float* key(int64_t slot, int64_t layer, int64_t pos) const { return k_ + offset(slot, layer, pos, k_dim_); }
+  const float* value(int64_t slot, int64_t layer, int64_t pos) const { return v_ + offset(slot, layer, pos, v_dim_); }
 
-  uint16_t* key16(int64_t slot, int64_t layer, int64_t pos) { return k16_.data() + offset(slot, layer, pos, k_dim_); }
-  uint16_t* value16(int64_t slot, int64_t layer, int64_t pos) { return v16_.data() + offset(slot, layer, pos, v_dim_); }
+  uint16_t* key16(int64_t slot, int64_t layer, int64_t pos) { return k16_ + offset(slot, layer, pos, k_dim_); }
+  uint16_t* value16(int64_t slot, int64_t layer, int64_t pos) { return v16_ + offset(slot, layer, pos, v_dim_); }
   const uint16_t* key16(int64_t slot, int64_t layer, int64_t pos) const {
-    return k16_.data() + offset(slot, layer, pos, k_dim_);
+    return k16_ + offset(slot, layer, pos, k_dim_);
   }
   const uint16_t* value16(int64_t slot, int64_t layer, int64_t pos) const {
-    return v16_.data() + offset(slot, layer, pos, v_dim_);
+    return v16_ + offset(slot, layer, pos, v_dim_);
   }
 
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float) + (k16_.size() + v16_.size()) * sizeof(uint16_t); }
+  size_t bytes() const { return bytes_; }
 
  private:
   size_t offset(int64_t slot, int64_t layer, int64_t pos, int64_t width) const {
@@ -59,8 +56,12 @@ class KvCache {
   }
   int64_t n_layers_ = 0, k_dim_ = 0, v_dim_ = 0, n_ctx_ = 0, n_slots_ = 0;
   KvType type_ = KvType::kF32;
-  std::vector<float> k_, v_;
-  std::vector<uint16_t> k16_, v16_;
+  size_t bytes_ = 0;
+  // Attention reads each slot's rows straight from memory every step: on huge pages, as the
+  // repacked weights. Fresh mappings read as zeros.
+  std::unique_ptr<HugePageArena> memory_;
+  float *k_ = nullptr, *v_ = nullptr;          // f32 caches
+  uint16_t *k16_ = nullptr, *v16_ = nullptr;   // f16 caches
 };
 
 }  // namespace kaiyuan

@@ -164,7 +164,10 @@ class LlamaModel final : public Model {
     // The attention block's buffers and the FFN block's are never live at once, so they share
     // one allocation: for a 512-token prompt of a Qwen3-0.6B shape that is 12.6 MB less peak RSS.
     const int64_t attention = 2 * s.q_dim() + 2 * s.kv_dim();
-    const int64_t ffn = std::max(2 * s.d_ff, s.d_model);
+    // (MoE layers need only ffn_out_: a model without dense FFN layers does not size for d_ff.)
+    bool dense_ffn = false;
+    for (int64_t l = 0; l < s.n_layers; ++l) dense_ffn = dense_ffn || !s.is_moe_layer(l);
+    const int64_t ffn = dense_ffn ? std::max(2 * s.d_ff, s.d_model) : s.d_model;
     phase_.resize(static_cast<size_t>(n * std::max(attention, ffn)));
     q_ = phase_.data();
     k_ = q_ + n * s.q_dim();
