@@ -38,6 +38,12 @@ class MappedFile {
 // copied elsewhere (repacked) and are read rarely or never again.
 void release_pages(const void* p, size_t n);
 
+// For a mapped region read a row at a time at random (an untied token-embedding table): no huge
+// pages and no fault-around there, so a lookup maps the page it reads, not the 2 MiB folio or the
+// 64 KiB around it. Advice only: the contents are unchanged, and on memory that is not a file
+// mapping it does nothing harmful.
+void advise_sparse_reads(const void* p, size_t n);
+
 // Reads a whole (small) file such as config.json into a string.
 Result<std::string> read_text_file(const std::string& path);
 
