@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -118,6 +119,13 @@ void advise_sparse_reads(const void* p, size_t n) {
   if (end <= begin) return;
   madvise(reinterpret_cast<void*>(begin), end - begin, MADV_NOHUGEPAGE);
   madvise(reinterpret_cast<void*>(begin), end - begin, MADV_RANDOM);
+}
+
+void MappedFile::release_range(const void* p, size_t n) const {
+  if (data_ == nullptr) return;
+  const auto lo = std::max(reinterpret_cast<uintptr_t>(p), reinterpret_cast<uintptr_t>(data_));
+  const auto hi = std::min(reinterpret_cast<uintptr_t>(p) + n, reinterpret_cast<uintptr_t>(data_) + size_);
+  if (hi > lo) release_pages(reinterpret_cast<const void*>(lo), hi - lo);
 }
 
 void release_pages(const void* p, size_t n) {

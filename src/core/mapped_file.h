@@ -26,6 +26,8 @@ class MappedFile {
   const std::string& path() const { return path_; }
   // release_pages over the whole mapping, its last partial page included.
   void release_all() const;
+  // release_pages over the part of [p, p + n) inside this mapping (nothing when outside).
+  void release_range(const void* p, size_t n) const;
 
  private:
   const uint8_t* data_ = nullptr;

@@ -377,6 +377,8 @@ void GgufFile::release_mapped_pages() const {
   file_.release_all();
 }
 
+void GgufFile::release_mapped_range(const void* p, size_t n) const { file_.release_range(p, n); }
+
 const TensorView* GgufFile::find(std::string_view name) const {
   auto it = tensor_index_.find(std::string(name));
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];

@@ -95,6 +95,7 @@ class GgufFile final : public WeightSource {
   const std::vector<TensorView>& tensors() const override { return tensors_; }
   std::string format_name() const override { return "gguf v" + std::to_string(version_); }
   void release_mapped_pages() const override;
+  void release_mapped_range(const void* p, size_t n) const override;
 
  private:
   GgufFile() = default;

@@ -30,6 +30,7 @@ class SafetensorsFile {
   const TensorView* find(std::string_view name) const;                // nullptr when absent
   const std::map<std::string, std::string>& metadata() const { return metadata_; }  // "__metadata__"
   void release_mapped_pages() const;  // as WeightSource's; nothing for parse()
+  void release_mapped_range(const void* p, size_t n) const;
 
  private:
   std::shared_ptr<MappedFile> file_;  // null for parse(): the caller owns the bytes
@@ -50,6 +51,9 @@ class HfFolder final : public WeightSource {
   std::string format_name() const override { return "safetensors"; }
   void release_mapped_pages() const override {
     for (const SafetensorsFile& shard : shards_) shard.release_mapped_pages();
+  }
+  void release_mapped_range(const void* p, size_t n) const override {
+    for (const SafetensorsFile& shard : shards_) shard.release_mapped_range(p, n);
   }
 
  private:

@@ -155,6 +155,10 @@ void SafetensorsFile::release_mapped_pages() const {
   if (file_ != nullptr) file_->release_all();
 }
 
+void SafetensorsFile::release_mapped_range(const void* p, size_t n) const {
+  if (file_ != nullptr) file_->release_range(p, n);
+}
+
 Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
   KY_ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::open(path));
   // The views point into the mapping; moving it into the shared_ptr keeps the address.

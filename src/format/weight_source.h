@@ -28,6 +28,8 @@ class WeightSource {
   // (ext4 on recent kernels) each small read while binding left a whole folio mapped (76 MB for a
   // dense Qwen3-0.6B Q8_0). Sources over memory they do not map (parse()) leave it alone.
   virtual void release_mapped_pages() const {}
+  // The same for the pages inside [p, p + n) where that lies in a file this source maps.
+  virtual void release_mapped_range(const void* /*p*/, size_t /*n*/) const {}
 };
 
 }  // namespace kaiyuan

@@ -60,7 +60,7 @@ class DeepseekModel final : public Model {
     y_.resize(x_.size());
 
     // [n, d_model] token embeddings
-    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*head_.token_embd, batch.tokens[t], &x_[t * s.d_model]);
+    embed_tokens(head_, batch.tokens.data(), n, s.d_model, x_.data());
 
     for (int64_t l = 0; l < s.n_layers; ++l) {
       const DeepseekLayer& L = layers_[static_cast<size_t>(l)];

@@ -86,7 +86,7 @@ class LlamaModel final : public Model {
       kernels::rope_angles(s.rope_dim, batch.positions[t], inv_freq_.data(), 1.0f, &rope_cos_[t * half], &rope_sin_[t * half]);
 
     // [n, d_model] token embeddings
-    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(*head_.token_embd, batch.tokens[t], &x_[t * s.d_model]);
+    embed_tokens(head_, batch.tokens.data(), n, s.d_model, x_.data());
 
     for (int64_t l = 0; l < s.n_layers; ++l) {
       attention_block(layers_[static_cast<size_t>(l)], l, batch, cache);

@@ -1,5 +1,7 @@
 #include "model/lm_head.h"
 
+#include <algorithm>
+
 #include "core/mapped_file.h"
 #include "kernels/ops.h"
 #include "model/weights.h"
@@ -26,9 +28,29 @@ Result<LmHead> bind_lm_head(const WeightSource& w, const ModelSpec& s) {
     // lookup, 512 random tokens brought back most of a 297 MiB BF16 table (Qwen3-MoE peak RSS
     // 2725 -> 3058 MiB).
     advise_sparse_reads(head.token_embd->data, head.token_embd->nbytes);
+    head.mapped_rows = &w;
   }
   KY_ASSIGN_OR_RETURN(head.output_norm, load_vector(w, "output_norm.weight", s.d_model, true));
   return head;
+}
+
+void embed_tokens(const LmHead& head, const int32_t* tokens, int64_t n, int64_t d_model, float* x) {
+  const TensorView& table = *head.token_embd;
+  for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(table, tokens[t], x + t * d_model);
+  if (head.mapped_rows == nullptr) return;
+  // Release the 2 MiB-aligned regions the rows lie in (a folio is mapped whole), each once.
+  constexpr uintptr_t kRegion = uintptr_t{2} << 20;
+  const auto base = reinterpret_cast<uintptr_t>(table.data);
+  std::vector<uintptr_t> regions;
+  regions.reserve(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) regions.push_back((base + static_cast<uintptr_t>(tokens[t]) * table.row_stride()) / kRegion);
+  std::sort(regions.begin(), regions.end());
+  regions.erase(std::unique(regions.begin(), regions.end()), regions.end());
+  for (uintptr_t r : regions) {
+    // Inside the table only: the neighbouring tensors' pages are someone else's to keep.
+    const uintptr_t lo = std::max(r * kRegion, base), hi = std::min((r + 1) * kRegion, base + table.nbytes);
+    head.mapped_rows->release_mapped_range(reinterpret_cast<const void*>(lo), hi - lo);
+  }
 }
 
 void compute_logits(const LmHead& head, const ModelSpec& s, const Batch& batch, const float* x,

@@ -26,6 +26,7 @@ class RepackedWeightSource final : public WeightSource {
   std::string format_name() const override { return inner_->format_name(); }
   const TensorView* find_for_matmul(std::string_view name) const override;
   void release_mapped_pages() const override { inner_->release_mapped_pages(); }
+  void release_mapped_range(const void* p, size_t n) const override { inner_->release_mapped_range(p, n); }
 
   // Bytes held in repacked copies (reported by `inspect`/`bench` as the cost of repacking).
   size_t repacked_bytes() const;
