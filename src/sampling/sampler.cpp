@@ -39,6 +39,9 @@ Sampler::Sampler(SamplingParams params) : params_(params), rng_(params.seed) {}
 
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
   KY_CHECK(!logits.empty());
+  // Greedy without penalties reads the row once: at 8 sequences a step, copying 151,936
+  // candidates for each was 3% of a server's decode step.
+  if (!(params_.temperature > 0.0f) && !penalties_apply(history)) return first_max(logits);
   load_candidates(logits);
   apply_penalties(history);
   const int32_t best = argmax();
@@ -95,12 +98,16 @@ void Sampler::load_candidates(std::span<const float> logits) {
 // divide positive logits, multiply non-positive ones, so a repeated token always loses ground.
 // Then OpenAI's: logit -= count * frequency_penalty + (count > 0) * presence_penalty.
 // All three use the same window: the last `penalty_last_n` ids of the history.
+bool Sampler::penalties_apply(std::span<const int32_t> history) const {
+  if (params_.penalty_last_n == 0 || history.empty()) return false;
+  return params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+}
+
 void Sampler::apply_penalties(std::span<const int32_t> history) {
   const float repeat = params_.repetition_penalty;
   const float presence = params_.presence_penalty;
   const float frequency = params_.frequency_penalty;
-  if (params_.penalty_last_n == 0 || history.empty()) return;
-  if (repeat == 1.0f && presence == 0.0f && frequency == 0.0f) return;
+  if (!penalties_apply(history)) return;
 
   size_t window_size = history.size();
   if (params_.penalty_last_n > 0) {
@@ -125,6 +132,39 @@ void Sampler::apply_penalties(std::span<const int32_t> history) {
     logit -= count * frequency + presence;
     logit = sanitize_logit(logit);  // FLT_MAX / 0.5 overflows; -inf * 0 would be NaN
   }
+}
+
+int32_t Sampler::first_max(std::span<const float> logits) {
+  // Both loops over whole blocks of 16 compile to vector compares (GCC -O3 vectorizes them if it
+  // does not unroll the block loop first; a plain index-tracking argmax it does not vectorize):
+  // the largest raw value, NaN skipped by `v > m ? v : m`, then the first block holding it.
+  constexpr size_t kBlock = 16;
+  constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+  const float* x = logits.data();
+  const size_t n = logits.size(), n_whole = n / kBlock * kBlock;
+  float lane_max[kBlock];
+  std::fill(lane_max, lane_max + kBlock, kMinusInf);
+  for (size_t i = 0; i < n_whole; i += kBlock) {
+#pragma GCC unroll 1
+    for (size_t l = 0; l < kBlock; ++l) lane_max[l] = x[i + l] > lane_max[l] ? x[i + l] : lane_max[l];
+  }
+  float raw_best = kMinusInf;
+  for (float m : lane_max) raw_best = m > raw_best ? m : raw_best;
+  for (size_t i = n_whole; i < n; ++i) raw_best = x[i] > raw_best ? x[i] : raw_best;
+  const float best = sanitize_logit(raw_best);
+  size_t start = 0;
+  // +inf ranks equal to the largest float, NaN to -inf: those rare rows take the scalar scan.
+  if (best != kMinusInf && best != std::numeric_limits<float>::max()) {
+    for (; start < n_whole; start += kBlock) {
+      int hit = 0;
+#pragma GCC unroll 1
+      for (size_t l = 0; l < kBlock; ++l) hit |= x[start + l] == best;
+      if (hit) break;
+    }
+  }
+  for (size_t i = start; i < n; ++i)
+    if (sanitize_logit(x[i]) == best) return static_cast<int32_t>(i);
+  return 0;  // unreachable: best is one of the sanitized values
 }
 
 int32_t Sampler::argmax() const {

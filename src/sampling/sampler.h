@@ -64,7 +64,10 @@ class Sampler {
   };
 
   void load_candidates(std::span<const float> logits);
+  bool penalties_apply(std::span<const int32_t> history) const;
   void apply_penalties(std::span<const int32_t> history);
+  // argmax() of the sanitized logits straight from the row, without the candidate copy.
+  static int32_t first_max(std::span<const float> logits);
   int32_t argmax() const;
   void apply_top_k();
   void apply_top_p();

@@ -441,6 +441,30 @@ TEST(SamplerNonFinite, PlusInfDominates) {
   EXPECT_EQ(sampler.sample(std::vector<float>{kInf, 0.0f}, std::vector<int32_t>{0}), 0);
 }
 
+// Greedy without penalties takes a path of its own (Sampler::first_max); a penalty that matches
+// nothing (an out-of-range id) sends the same row through the candidate path, which must agree:
+// ties across the eight lanes, NaN, +inf against the largest float, rows not a multiple of eight.
+TEST(SamplerNonFinite, GreedyShortcutAgreesWithCandidatePath) {
+  SamplingParams slow = greedy_params();
+  slow.repetition_penalty = 1.5f;
+  const std::vector<int32_t> no_match = {-1};
+  const float kMax = std::numeric_limits<float>::max();
+  std::mt19937 rng(7);
+  for (size_t n : {size_t{1}, size_t{7}, size_t{9}, size_t{64}, size_t{1001}, size_t{151936}}) {
+    for (int trial = 0; trial < 12; ++trial) {
+      std::vector<float> logits = random_logits(n, static_cast<uint32_t>(n * 31 + trial));
+      const auto at = [&] { return static_cast<size_t>(rng() % n); };
+      if (trial % 4 == 1) logits[at()] = logits[at()] = 9.0f;  // ties of the maximum
+      if (trial % 4 == 2) logits[at()] = kNaN, logits[at()] = kMax, logits[at()] = kInf;
+      if (trial % 4 == 3) std::fill(logits.begin(), logits.end(), trial % 8 == 3 ? -kInf : kNaN), logits[at()] = -kInf;
+      Sampler fast(greedy_params()), full(slow);
+      EXPECT_EQ(fast.sample(logits, {}), full.sample(logits, no_match)) << "n " << n << " trial " << trial;
+    }
+  }
+  EXPECT_EQ(greedy({1.0f, kMax, kInf, kMax}), 1);  // +inf and the largest float rank equal
+  EXPECT_EQ(greedy({kNaN, kInf, kMax}), 1);
+}
+
 // ---- validate -------------------------------------------------------------------------------
 
 void expect_rejected(const SamplingParams& p, const std::string& name) {
