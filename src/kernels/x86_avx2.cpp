@@ -125,6 +125,7 @@ struct Q8_0Kernel {
       float dw[R];
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = a.w + r * a.w_stride + b * kB;
+        prefetch_ahead<kB>(blk);
         dw[r] = load_f16(blk);
         wq[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
         wabs[r] = _mm256_sign_epi8(wq[r], wq[r]);
@@ -175,6 +176,7 @@ struct Q4_KKernel {
       __m256i mins[R];
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = a.w + r * a.w_stride + b * kWB;
+        prefetch_ahead<kWB>(blk);
         d[r] = load_f16(blk);
         dmin[r] = load_f16(blk + 2);
         uint8_t mn[8];
@@ -254,6 +256,7 @@ struct Q6_KKernel {
       const uint8_t* blk[R];
       for (int r = 0; r < R; ++r) {
         blk[r] = a.w + r * a.w_stride + b * kWB;
+        prefetch_ahead<kWB>(blk[r]);
         d[r] = load_f16(blk[r] + kQ6kD);
         sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[r] + kQ6kScales)));
       }
@@ -337,6 +340,8 @@ struct FloatKernel {
     const int64_t n8 = a.n_in / 8 * 8;
     for (int64_t k = 0; k < n8; k += 8) {
       __m256 wv[R];
+      if (k * Load::kBytes % 64 == 0)
+        for (int r = 0; r < R; ++r) prefetch_ahead<64>(a.w + r * a.w_stride + k * Load::kBytes);
       for (int r = 0; r < R; ++r) wv[r] = Load::load8(a.w + r * a.w_stride + k * Load::kBytes);
       for (int t = 0; t < T; ++t) {
         const __m256 xv = _mm256_loadu_ps(reinterpret_cast<const float*>(a.act + t * a.act_stride) + k);

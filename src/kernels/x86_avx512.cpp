@@ -44,27 +44,6 @@ inline __m512 set_2x8(float lo, float hi) {
   return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
 }
 
-// A small batch reads each weight once, straight from memory: fetching kPrefetchAhead bytes ahead
-// of the block being read lets the next blocks' loads overlap this block's arithmetic (the
-// hardware prefetcher stops at 4 KiB page boundaries). The quantized tiles prefetch the cache lines
-// of the bytes they read kPrefetchAhead further on into L1, and kPrefetchFar further on into L2
-// (past a matrix's end: a dropped hint). The second, L2 stream keeps more lines in flight than
-// the L1 fill buffers allow: one thread's Q4_K_R16 decode tile read 12.6 GB/s without it and
-// 21 GB/s with it; 8 and 16 KiB measured alike, 64 KiB worse (docs/BENCHMARKS.md).
-constexpr size_t kPrefetchAhead = 4096;
-constexpr size_t kPrefetchFar = 8192;
-
-template <size_t Bytes>
-inline void prefetch_lines(const uint8_t* p) {
-  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
-}
-
-template <size_t Bytes>
-inline void prefetch_ahead(const uint8_t* p) {
-  prefetch_lines<Bytes>(p + kPrefetchAhead);
-  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchFar + off), _MM_HINT_T1);
-}
-
 // ---- Q8_0 weights x Q8_0 activations ------------------------------------------------------------
 
 // vpdpbusd multiplies unsigned by signed bytes. Activations (levels -127..127) are offset by 128 to

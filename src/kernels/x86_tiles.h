@@ -1,9 +1,11 @@
-// Register-tile loop shared by the x86 kernel files: walks a block of rows x tokens in tiles of
-// at most R_MAX x T_MAX and calls Kernel::template tile<R, T> with compile-time tile sizes, so each
+// Register-tile loop shared by the x86 kernel files, and their software prefetch: walks a block of
+// rows x tokens in tiles of at most R_MAX x T_MAX and calls Kernel::template tile<R, T> with compile-time tile sizes, so each
 // weight block is loaded once per tile of tokens. Internal linkage on purpose: every ISA file gets
 // its own copy compiled with its own flags (a shared inline function could be linked from the
 // AVX-512 object into an AVX2-only run).
 #pragma once
+
+#include <immintrin.h>
 
 #include <array>
 #include <cstddef>
@@ -12,6 +14,27 @@
 
 namespace kaiyuan::kernels {
 namespace {
+
+// A small batch reads each weight once, straight from memory: fetching kPrefetchAhead bytes ahead
+// of the block being read lets the next blocks' loads overlap this block's arithmetic (the
+// hardware prefetcher stops at 4 KiB page boundaries). The quantized tiles prefetch the cache lines
+// of the bytes they read kPrefetchAhead further on into L1, and kPrefetchFar further on into L2
+// (past a matrix's end: a dropped hint). The second, L2 stream keeps more lines in flight than
+// the L1 fill buffers allow: one thread's Q4_K_R16 decode tile read 12.6 GB/s without it and
+// 21 GB/s with it; 8 and 16 KiB measured alike, 64 KiB worse (docs/BENCHMARKS.md).
+constexpr size_t kPrefetchAhead = 4096;
+constexpr size_t kPrefetchFar = 8192;
+
+template <size_t Bytes>
+inline void prefetch_lines(const uint8_t* p) {
+  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+}
+
+template <size_t Bytes>
+inline void prefetch_ahead(const uint8_t* p) {
+  prefetch_lines<Bytes>(p + kPrefetchAhead);
+  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchFar + off), _MM_HINT_T1);
+}
 
 struct TileArgs {
   const uint8_t* w;    // first row of the tile
