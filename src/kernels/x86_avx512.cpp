@@ -603,9 +603,10 @@ template <int D16, int NQ, typename KV>
 void attend_fixed(const float* q, const KV* k, int64_t ks, const KV* v, int64_t vs, int64_t n_kv, float scale,
                   float* scores, int64_t scores_stride, float* out) {
   constexpr int64_t kDim = D16 * 16;
-  // One head's cached rows lie k_dim apart (the other heads' parts between them): fetched ahead by
-  // hand, decode attention over 141 positions of eight sequences took 9 ms a step instead of 6
-  // (the hardware prefetchers do not follow this stride far).
+  // One head's cached rows lie k_dim apart (the other heads' parts between them), a stride the
+  // hardware prefetchers do not follow far: without fetching them ahead by hand, decode attention
+  // over 140 positions of eight sequences took 10.3-10.9 ms a step instead of 7.5-8.2
+  // (bench/decode_attention_bench).
   constexpr int64_t kRowBytes = kDim * sizeof(KV);
   const auto prefetch_row = [](const KV* row) { prefetch_lines<kRowBytes>(reinterpret_cast<const uint8_t*>(row)); };
   int64_t j = 0;
