@@ -34,15 +34,18 @@ int cgroup_cpu_limit() {
 // of tiny parallel loops per token, and waking a sleeping thread costs tens of microseconds), then
 // sleep on a condition variable so an idle process does not burn its CPUs.
 //
-// A job is cut into a few chunks per thread that the threads claim one at a time, rather than one
-// fixed share per thread: when another process holds a core, a worker can come late to a job (or
-// not at all), and the others then take its chunks instead of waiting for it. With fixed shares the
-// whole step waited for the descheduled thread at every one of those hundreds of barriers, and
-// throughput fell ~10x as soon as anything else ran on the machine.
+// A job's units are dealt out as one contiguous range per thread, which its owner claims from the
+// front a piece at a time while threads that have run out take pieces from the back of the others'
+// ranges. The owner's pieces follow one another in memory, so a matmul's weight stream (and its
+// prefetch, which runs ahead across piece boundaries) never restarts within a thread's share;
+// stealing keeps the end of a job balanced, and a worker that comes late to a job (or not at all,
+// because another process holds its core) has its range taken by the others instead of holding up
+// the step: with fixed shares the whole step waited for a descheduled thread at every one of those
+// hundreds of barriers, and throughput fell ~10x as soon as anything else ran on the machine.
 class ThreadPool {
  public:
-  explicit ThreadPool(int n_threads) : n_threads_(n_threads) {
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  explicit ThreadPool(int n_threads) : n_threads_(n_threads), ranges_(new Range[static_cast<size_t>(n_threads)]) {
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   }
   ~ThreadPool() {
     stop_.store(true);
@@ -59,21 +62,25 @@ class ThreadPool {
       return;
     }
     std::lock_guard<std::mutex> job_lock(job_mu_);  // one job at a time
-    const int64_t chunks = std::min<int64_t>({n, int64_t{n_threads_} * kChunksPerThread, kMaxChunks});
     fn_ = &fn;
     n_ = n;
-    chunk_size_ = (n + chunks - 1) / chunks;
-    const int64_t n_chunks = (n + chunk_size_ - 1) / chunk_size_;
+    unit_size_ = (n + kMaxUnits - 1) / kMaxUnits;
+    const int64_t n_units = (n + unit_size_ - 1) / unit_size_;
+    max_piece_.store(std::max<int64_t>(1, n_units / (int64_t{n_threads_} * kPiecesPerThread)), std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     const uint64_t gen = ++last_generation_ & 0xFFFFFFFFu;
-    work_.store(gen << 32 | static_cast<uint64_t>(n_chunks) << 16, std::memory_order_release);
+    for (int i = 0; i < n_threads_; ++i) {
+      const auto lo = static_cast<uint64_t>(n_units * i / n_threads_), hi = static_cast<uint64_t>(n_units * (i + 1) / n_threads_);
+      ranges_[static_cast<size_t>(i)].w.store(gen << 32 | lo << 16 | hi, std::memory_order_relaxed);
+    }
+    job_generation_.store(gen, std::memory_order_release);
     publish_job();
     t_inside_job = true;
-    run_chunks(gen);
+    run_job(0, gen);
     t_inside_job = false;
-    for (int spins = 0; done_.load(std::memory_order_acquire) != n_chunks; ++spins) {
+    for (int spins = 0; done_.load(std::memory_order_acquire) != n_units; ++spins) {
       if (spins < kSpinIterations) cpu_relax();
-      else std::this_thread::yield();  // a worker is running its last chunk off-core
+      else std::this_thread::yield();  // a worker is running its last piece off-core
     }
     fn_ = nullptr;
   }
@@ -82,8 +89,17 @@ class ThreadPool {
   // Enough to bridge the serial work between two kernels of one decode step (~1 ms), short enough
   // that a process waiting for input goes quiet at once.
   static constexpr int kSpinIterations = 1 << 15;
-  static constexpr int64_t kChunksPerThread = 4;
-  static constexpr int64_t kMaxChunks = 0xFFFF;  // the chunk fields of work_ are 16 bits
+  // A piece is at most 1/(threads x kPiecesPerThread) of the job, as the claimed chunks were: what a
+  // thread descheduled in the middle of one holds up. Owners take half of what is left of their
+  // range up to that, thieves a quarter of what is left of the range they steal from.
+  static constexpr int64_t kPiecesPerThread = 4;
+  static constexpr int64_t kMaxUnits = 0xFFFF;  // the range fields are 16 bits
+
+  // One thread's range of units [front, back) of job `gen`: bits 32-63 the generation, 16-31
+  // front, 0-15 back. On its own cache line: owners update theirs without disturbing the others.
+  struct alignas(64) Range {
+    std::atomic<uint64_t> w{0};
+  };
 
   static void cpu_relax() { __builtin_ia32_pause(); }
 
@@ -98,22 +114,44 @@ class ThreadPool {
     }
   }
 
-  // Claims and runs chunks of job `gen` until none is left. work_ holds the job's generation (bits
-  // 32-63), its chunk count (16-31) and the next unclaimed chunk (0-15) in one word, so a claim is
-  // one compare-and-swap that fails once the job is done or replaced: fn_, n_ and chunk_size_ are
-  // read only after a successful claim, while the job cannot finish.
-  void run_chunks(uint64_t gen) {
-    uint64_t w = work_.load(std::memory_order_acquire);
+  // Takes a piece of range `r` of job `gen`, from the front (its owner) or the back (a thief): true
+  // with [begin, end) in units, false once the range is empty or belongs to another job. fn_, n_,
+  // unit_size_ are read only after a successful claim, while the job cannot finish.
+  bool claim(Range& r, uint64_t gen, bool owner, int64_t& begin, int64_t& end) {
+    uint64_t w = r.w.load(std::memory_order_acquire);
     for (;;) {
-      if ((w >> 32) != gen) return;
-      const uint64_t next = w & 0xFFFFu, count = (w >> 16) & 0xFFFFu;
-      if (next >= count) return;
-      if (!work_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-      const int64_t begin = static_cast<int64_t>(next) * chunk_size_;
-      const int64_t end = std::min<int64_t>(n_, begin + chunk_size_);
-      (*fn_)(begin, end);
-      done_.fetch_add(1, std::memory_order_release);
-      w = work_.load(std::memory_order_acquire);
+      if ((w >> 32) != gen) return false;
+      const auto front = static_cast<int64_t>((w >> 16) & 0xFFFFu), back = static_cast<int64_t>(w & 0xFFFFu);
+      if (front >= back) return false;
+      const int64_t left = back - front;
+      // max_piece_ may already be the next job's if this one ended meanwhile; the CAS fails then.
+      const int64_t take = std::min(max_piece_.load(std::memory_order_relaxed), std::max<int64_t>(1, owner ? (left + 1) / 2 : left / 4));
+      begin = owner ? front : back - take;
+      end = begin + take;
+      const uint64_t next = owner ? (w & ~(uint64_t{0xFFFF} << 16)) | static_cast<uint64_t>(end) << 16
+                                  : (w & ~uint64_t{0xFFFF}) | static_cast<uint64_t>(begin);
+      if (r.w.compare_exchange_weak(w, next, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
+    }
+  }
+
+  void run_units(int64_t begin, int64_t end) {
+    (*fn_)(begin * unit_size_, std::min(n_, end * unit_size_));
+    done_.fetch_add(end - begin, std::memory_order_release);
+  }
+
+  // Thread `self` runs its own range, then steals from the others until every range is empty.
+  void run_job(int self, uint64_t gen) {
+    int64_t begin = 0, end = 0;
+    while (claim(ranges_[static_cast<size_t>(self)], gen, true, begin, end)) run_units(begin, end);
+    for (bool stole = true; stole;) {
+      stole = false;
+      for (int k = 1; k < n_threads_; ++k) {
+        Range& victim = ranges_[static_cast<size_t>((self + k) % n_threads_)];
+        while (claim(victim, gen, false, begin, end)) {
+          run_units(begin, end);
+          stole = true;
+        }
+      }
     }
   }
 
@@ -128,30 +166,32 @@ class ThreadPool {
     sleepers_.fetch_sub(1);
   }
 
-  void worker_loop() {
+  void worker_loop(int self) {
     t_inside_job = true;
     uint64_t seen = 0;
     for (;;) {
       wait_for_job(seen);
       seen = generation_.load(std::memory_order_acquire);
       if (stop_.load()) return;
-      // The job now published, if any: its generation is in work_ (stale ones fail to claim).
-      run_chunks(work_.load(std::memory_order_acquire) >> 32);
+      // The job now published, if any (stale generations fail to claim).
+      run_job(self, job_generation_.load(std::memory_order_acquire));
     }
   }
 
   static thread_local bool t_inside_job;
 
   int n_threads_;
+  std::unique_ptr<Range[]> ranges_;
   std::vector<std::thread> workers_;
   std::mutex job_mu_;
   std::mutex mu_;
   std::condition_variable cv_start_;
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
-  int64_t chunk_size_ = 1;
+  int64_t unit_size_ = 1;
+  std::atomic<int64_t> max_piece_{1};
   uint64_t last_generation_ = 0;  // the caller's (under job_mu_)
-  std::atomic<uint64_t> work_{0};
+  std::atomic<uint64_t> job_generation_{0};
   std::atomic<int64_t> done_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<uint64_t> generation_{0};

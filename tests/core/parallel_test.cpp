@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace kaiyuan {
@@ -44,6 +46,38 @@ TEST(Parallel, BackToBackJobsOfChangingSizesNeverMixUp) {
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "rep=" << rep << " i=" << i;
     ASSERT_LE(calls.load(), n);
   }
+}
+
+TEST(Parallel, IdleThreadsTakeOverTheRangeOfAThreadThatIsHeldUp) {
+  // A thread held up inside its first piece (as if descheduled) must not hold up the rest of its
+  // range: the others take it from the back. The piece holding unit 0 (the first piece of the
+  // first thread's range, units [0, n / threads)) waits until other units of that range have been
+  // run, which happens only if they are stolen (10 s limit instead of a hang without).
+  if (num_threads() < 2) GTEST_SKIP() << "one thread: nothing to steal";
+  constexpr int64_t n = 64;
+  const int64_t first_range_end = n / num_threads();
+  std::vector<std::atomic<int>> hits(n);
+  std::atomic<bool> gave_up{false};
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    if (b == 0) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      const auto taken_past_me = [&] {
+        for (int64_t i = e; i < first_range_end; ++i)
+          if (hits[static_cast<size_t>(i)].load() > 0) return true;
+        return e >= first_range_end;  // (a piece covering the whole range: nothing left to steal)
+      };
+      while (!taken_past_me()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          gave_up = true;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  EXPECT_FALSE(gave_up.load()) << "no other thread ran any unit past the held-up piece";
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
 }
 
 TEST(Parallel, AvailableCpusIsPositive) {
