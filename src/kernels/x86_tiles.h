@@ -1,6 +1,6 @@
 // Register-tile loop shared by the x86 kernel files, and their software prefetch: walks a block of
-// rows x tokens in tiles of at most R_MAX x T_MAX and calls Kernel::template tile<R, T> with compile-time tile sizes, so each
-// weight block is loaded once per tile of tokens. Internal linkage on purpose: every ISA file gets
+// rows x tokens in tiles of at most R_MAX x T_MAX and calls Kernel::template tile<R, T> with
+// compile-time tile sizes, so each weight block is loaded once per tile of tokens. Internal linkage on purpose: every ISA file gets
 // its own copy compiled with its own flags (a shared inline function could be linked from the
 // AVX-512 object into an AVX2-only run).
 #pragma once
@@ -25,15 +25,16 @@ namespace {
 constexpr size_t kPrefetchAhead = 4096;
 constexpr size_t kPrefetchFar = 8192;
 
-template <size_t Bytes>
+// The cache lines of [p, p + Bytes), into L1 (_MM_HINT_T0) or L2 (_MM_HINT_T1).
+template <size_t Bytes, auto Hint = _MM_HINT_T0>  // auto: an enum in GCC, an int in Clang
 inline void prefetch_lines(const uint8_t* p) {
-  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T0);
+  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), Hint);
 }
 
 template <size_t Bytes>
 inline void prefetch_ahead(const uint8_t* p) {
-  prefetch_lines<Bytes>(p + kPrefetchAhead);
-  for (size_t off = 0; off < Bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchFar + off), _MM_HINT_T1);
+  prefetch_lines<Bytes, _MM_HINT_T0>(p + kPrefetchAhead);
+  prefetch_lines<Bytes, _MM_HINT_T1>(p + kPrefetchFar);
 }
 
 struct TileArgs {
