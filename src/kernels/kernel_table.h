@@ -36,9 +36,9 @@ struct MatmulKernel {
   PackGroupFn pack = nullptr;
   int64_t pack_min_tokens = 0;
   // For a repacked layout: a kernel that reads the source layout itself (w: the mapped rows, of
-  // w_stride bytes) with this entry's activation blocks, for whole tiles of kSourceTileTokens
-  // tokens (n_tokens a multiple of it); matmul_packing_with runs those tokens through it and packs
-  // only for the rest. Null where this table has none.
+  // w_stride bytes) with this entry's activation blocks, for batches of at least kSourceTileTokens
+  // tokens (any count from there on); matmul_packing_with runs such batches through it and packs
+  // only smaller ones. Null where this table has none.
   MatmulRowsFn source_rows = nullptr;
   // For batches of at least batch_min_tokens tokens: a kernel with activation blocks of its own
   // (the AMX tiles' Q8_S256, one scale per 256 columns) that takes over the whole batch, its last
@@ -112,7 +112,7 @@ PackGroupFn avx512_packer(DType packed);
 // Per-thread, 64-byte aligned scratch buffers that only grow (steady-state batches never
 // allocate), one per slot: a kernel that needs two at once takes two slots. kActivations is the
 // driver's (a matmul's quantized activations, on the calling thread).
-enum class ScratchSlot : int { kPackedGroup, kPanel, kStaged, kActivations, kCount };
+enum class ScratchSlot : int { kPackedGroup, kPanel, kStaged, kActivations, kPaddedTail, kCount };
 uint8_t* thread_scratch(ScratchSlot slot, size_t bytes);
 
 // matmul through table `k` (the scalar reference when it has no entry for w.dtype).

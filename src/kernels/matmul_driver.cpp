@@ -69,18 +69,16 @@ void matmul_packing_with(const KernelTable& k, const TensorView& w, const float*
   const MatmulKernel* mk = &layout_kernel->for_tokens(n_tokens);
   const int64_t n_out = w.rows(), n_in = w.cols();
   const Activations act = prepare_activations(*mk, x, n_in, n_tokens);
-  // Whole tiles of tokens straight from the mapped rows where the table can (no packing at all).
-  const int64_t n_direct = mk->source_rows != nullptr ? n_tokens / kSourceTileTokens * kSourceTileTokens : 0;
-  if (n_direct > 0)
+  // Straight from the mapped rows where the table can (no packing at all).
+  if (mk->source_rows != nullptr && n_tokens >= kSourceTileTokens) {
     parallel_for(n_out / kPackRows, [&](int64_t g0, int64_t g1) {
-      mk->source_rows(w.data, w.row_stride(), act.data, act.stride, n_in, n_direct, g0 * kPackRows, g1 * kPackRows, y,
+      mk->source_rows(w.data, w.row_stride(), act.data, act.stride, n_in, n_tokens, g0 * kPackRows, g1 * kPackRows, y,
                       n_out);
     });
-  if (n_direct == n_tokens) return;
-  // The rest is packed even when short: the same kernels as matmul() on the repacked matrix, so a
-  // token's result does not depend on how its batch splits.
-  const uint8_t* rest = act.data + static_cast<size_t>(n_direct) * act.stride;
-  float* y_rest = y + n_direct * n_out;
+    return;
+  }
+  // Else packed: the same kernels as matmul() on the repacked matrix, so a token's result does not
+  // depend on which path its batch takes.
   const size_t group_bytes = packed_nbytes(*layout, kPackRows, n_in);
   // Groups of repacked rows are packed just before use: one at a time for the layout's own kernel,
   // which reads it hot in L1; for a batch kernel (MatmulKernel::batch), which has a cost per call
@@ -94,8 +92,8 @@ void matmul_packing_with(const KernelTable& k, const TensorView& w, const float*
       for (int64_t g = r0; g < r1; ++g)
         pack(w.data + static_cast<size_t>(g * kPackRows) * w.row_stride(), w.row_stride(), n_in,
              packed + static_cast<size_t>(g - r0) * group_bytes);
-      mk->rows(packed, group_bytes / kPackRows, rest, act.stride, n_in, n_tokens - n_direct, 0, (r1 - r0) * kPackRows,
-               y_rest + r0 * kPackRows, n_out);
+      mk->rows(packed, group_bytes / kPackRows, act.data, act.stride, n_in, n_tokens, 0, (r1 - r0) * kPackRows,
+               y + r0 * kPackRows, n_out);
     }
   });
 }

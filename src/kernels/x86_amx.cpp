@@ -9,7 +9,9 @@
 // 64-byte rows, one per 4-column chunk, 4 bytes per weight row). Activations are the same Q8_U32
 // blocks as the AVX-512 kernel uses (an A tile reads 32 levels of 16 tokens at the token stride),
 // so the integer products are those of the AVX-512 kernel and only the float sums' order differs.
-// Batches of fewer than 16 tokens, and the last n % 16 tokens, run the AVX-512 kernels.
+// Batches of fewer than 16 tokens run the AVX-512 kernels; in a batch of 16 or more, the last
+// n % 16 tokens run as one more tile padded with zero tokens, so every token of such a batch goes
+// through the tile unit (and an MoE expert's last tokens need not be packed for the AVX-512 kernel).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -69,6 +71,20 @@ inline void store_by_token(const __m512 (&acc)[16], float* y, int64_t ldy) {
   for (int t = 0; t < 16; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// The last n_tail (< 16) tokens of a batch as a whole tile: their activation rows copied into the
+// calling thread's scratch, the rest zeros (levels and scale 0: zero products, outputs dropped).
+const uint8_t* padded_tail(const uint8_t* act, size_t as, int64_t n_tail) {
+  uint8_t* out = thread_scratch(ScratchSlot::kPaddedTail, as * kTileTokens);
+  std::memcpy(out, act, as * static_cast<size_t>(n_tail));
+  std::memset(out + as * static_cast<size_t>(n_tail), 0, as * static_cast<size_t>(kTileTokens - n_tail));
+  return out;
+}
+
+// Copies the first n rows of a padded tile's results (16 x 16 floats) to y.
+inline void store_rows(const float* tile, int64_t n, float* y, int64_t ldy) {
+  for (int64_t i = 0; i < n; ++i) std::memcpy(y + i * ldy, tile + i * kPackRows, kPackRows * sizeof(float));
+}
+
 // Block b's product into result tile C, stored to `out` (activations and weights alternate between
 // tiles 4/5 and 6/7). The tile intrinsics take literal register numbers, hence the macro.
 #define KAIYUAN_AMX_BLOCK(C, A, B, DP, a_ptr, as, w_ptr, out) \
@@ -120,30 +136,34 @@ struct Q8_0Amx {
   }
 };
 
-// Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain); the token tail of n_tokens % 16
-// goes to the AVX-512 kernel of the same layout and activation blocks.
+// Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain). Batches of fewer than 16
+// tokens go to the AVX-512 kernel of the same layout and activation blocks; in larger ones the
+// last n_tokens % 16 run as a padded tile with the last chunk.
 template <class Kernel>
 void amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
               int64_t r1, float* y, int64_t ldy) {
-  static const MatmulRowsFn tail = avx512_kernels().matmul[static_cast<uint32_t>(Kernel::kLayout)].rows;
-  const int64_t n16 = n_tokens / kTileTokens * kTileTokens;
-  if (n16 > 0) {
-    const size_t group_bytes = ws * kPackRows;
-    const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
-    static const TileConfig config = int8_config();
-    TileScope tiles(config);
-    Kernel k;
-    for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
-      const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
-      for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
-        k.prepare(w + static_cast<size_t>(g) * group_bytes, n_in);
-        for (int64_t t = c0; t < c1; t += kTileTokens)
-          run_tile(k, act + static_cast<size_t>(t) * as, as, y + t * ldy + g * kPackRows, ldy);
+  static const MatmulRowsFn small = avx512_kernels().matmul[static_cast<uint32_t>(Kernel::kLayout)].rows;
+  if (n_tokens < kTileTokens) return small(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+  const int64_t n16 = n_tokens / kTileTokens * kTileTokens, n_tail = n_tokens - n16;
+  const uint8_t* tail = n_tail > 0 ? padded_tail(act + static_cast<size_t>(n16) * as, as, n_tail) : nullptr;
+  const size_t group_bytes = ws * kPackRows;
+  const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
+  static const TileConfig config = int8_config();
+  TileScope tiles(config);
+  Kernel k;
+  for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
+    const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
+    for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
+      k.prepare(w + static_cast<size_t>(g) * group_bytes, n_in);
+      for (int64_t t = c0; t < c1; t += kTileTokens)
+        run_tile(k, act + static_cast<size_t>(t) * as, as, y + t * ldy + g * kPackRows, ldy);
+      if (c1 == n16 && tail != nullptr) {
+        alignas(64) float out[kTileTokens * kPackRows];
+        run_tile(k, tail, as, out, kPackRows);
+        store_rows(out, n_tail, y + n16 * ldy + g * kPackRows, ldy);
       }
     }
   }
-  if (n16 < n_tokens)
-    tail(w, ws, act + static_cast<size_t>(n16) * as, as, n_in, n_tokens - n16, r0, r1, y + n16 * ldy, ldy);
 }
 
 // ---- Q8_0 straight from the mapped rows (MoE experts: MatmulKernel::source_rows) ----------------
@@ -213,24 +233,34 @@ struct Q8_0SourceAmx {
   }
 };
 
-// MatmulKernel::source_rows for Q8_0 (n_tokens a multiple of 16; rows [r0, r1) whole groups).
+// MatmulKernel::source_rows for Q8_0 (n_tokens >= 16; rows [r0, r1) whole groups). The last
+// n_tokens % 16 run as one more tile padded with zero tokens, staged with the last chunk, as in
+// amx_rows: the same floats as the repacked kernel for every token.
 void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
                       int64_t r0, int64_t r1, float* y, int64_t ldy) {
   const int64_t nb = n_in / 32;
+  const int64_t n16 = n_tokens / kTileTokens * kTileTokens, n_tail = n_tokens - n16;
   const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
   static const TileConfig config = int8_config();
   TileScope tiles(config);
   Q8_0SourceAmx k;
-  for (int64_t c0 = 0; c0 < n_tokens; c0 += chunk) {
-    const int64_t c1 = n_tokens - c0 < chunk ? n_tokens : c0 + chunk;
-    const int64_t n_tiles = (c1 - c0) / kTileTokens;
-    uint8_t* staged = thread_scratch(ScratchSlot::kStaged, static_cast<size_t>(n_tiles * nb) * kStagedBlock);
-    stage_q8_tokens(act + static_cast<size_t>(c0) * as, as, n_tiles, nb, staged);
+  for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
+    const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
+    const bool padded = c1 == n16 && n_tail > 0;
+    const int64_t n_full = (c1 - c0) / kTileTokens, n_tiles = n_full + (padded ? 1 : 0);
+    const size_t tile_bytes = static_cast<size_t>(nb) * kStagedBlock;
+    uint8_t* staged = thread_scratch(ScratchSlot::kStaged, static_cast<size_t>(n_tiles) * tile_bytes);
+    stage_q8_tokens(act + static_cast<size_t>(c0) * as, as, n_full, nb, staged);
+    if (padded) stage_q8_tokens(padded_tail(act + static_cast<size_t>(n16) * as, as, n_tail), as, 1, nb, staged + n_full * tile_bytes);
     for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
       k.prepare(w + static_cast<size_t>(g * kPackRows) * ws, ws, n_in);
-      for (int64_t tile = 0; tile < n_tiles; ++tile)
-        run_tile(k, staged + static_cast<size_t>(tile * nb) * kStagedBlock, 0, y + (c0 + 16 * tile) * ldy + g * kPackRows,
-                 ldy);
+      for (int64_t tile = 0; tile < n_full; ++tile)
+        run_tile(k, staged + static_cast<size_t>(tile) * tile_bytes, 0, y + (c0 + 16 * tile) * ldy + g * kPackRows, ldy);
+      if (padded) {
+        alignas(64) float out[kTileTokens * kPackRows];
+        run_tile(k, staged + static_cast<size_t>(n_full) * tile_bytes, 0, out, kPackRows);
+        store_rows(out, n_tail, y + n16 * ldy + g * kPackRows, ldy);
+      }
     }
   }
 }

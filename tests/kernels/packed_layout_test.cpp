@@ -196,10 +196,10 @@ TEST(PackedLayout, FastPackersWriteThePortablePackersBytes) {
   }
 }
 
-// matmul_packing_with packs a mapped matrix group by group into the repacked kernels (or, for whole
-// tiles of 16 tokens, runs the AMX table's kernel on the mapped rows): the same floats as matmul_with
-// on the matrix repacked at load, bit for bit, on both sides of the token threshold (below it, the
-// mapped layout's kernel).
+// matmul_packing_with packs a mapped matrix group by group into the repacked kernels (or, for
+// batches of 16 tokens or more, runs the AMX table's kernel on the mapped rows, the last n % 16 as
+// a padded tile): the same floats as matmul_with on the matrix repacked at load, bit for bit, on
+// both sides of the token threshold (below it, the mapped layout's kernel).
 TEST(PackedLayout, PackingOnTheFlyEqualsTheRepackedMatmul) {
   const struct {
     DType type;
