@@ -7,8 +7,9 @@
 //
 // Q8_0_R16's per-block 16 rows x 32 columns (packed_layout.h) is already the B tile layout (eight
 // 64-byte rows, one per 4-column chunk, 4 bytes per weight row). Activations are the same Q8_U32
-// blocks as the AVX-512 kernel uses (an A tile reads 32 levels of 16 tokens at the token stride),
-// so the integer products are those of the AVX-512 kernel and only the float sums' order differs.
+// blocks as the AVX-512 kernel uses, staged per chunk of tokens as signed levels in contiguous A
+// tiles (TDPBSSD: no correction for the unsigned levels), so the integer products are those of the
+// AVX-512 kernel and only the float sums' order differs.
 // Batches of fewer than 16 tokens run the AVX-512 kernels; in a batch of 16 or more, the last
 // n % 16 tokens run as one more tile padded with zero tokens, so every token of such a batch goes
 // through the tile unit (and an MoE expert's last tokens need not be packed for the AVX-512 kernel).
@@ -43,11 +44,12 @@ inline __m512i lane_offsets(size_t stride) {
 }
 
 // One tile of 16 tokens x one group of 16 rows. Kernel supplies the block count of the group's
-// columns, the tile product of block b into result tile C (dot<C>) and the scaling of block b's
-// int32 results (scale). The tile unit's latencies (loads, product, store) are long: four result
-// tiles in turn keep three blocks in flight while the vector unit scales the block before them.
+// columns, the tile product of block b into result tile C (dot<C>), the scaling of block b's int32
+// results (scale) and the store of the accumulators. `staged` is the tile's staged tokens (below).
+// The tile unit's latencies (loads, product, store) are long: four result tiles in turn keep three
+// blocks in flight while the vector unit scales the block before them.
 template <class Kernel>
-void run_tile(const Kernel& k, const uint8_t* act, size_t as, float* y, int64_t ldy) {
+void run_tile(const Kernel& k, const uint8_t* staged, float* y, int64_t ldy) {
   constexpr int64_t kLag = 2;
   alignas(64) int32_t c[4][16 * 16];
   __m512 acc[16];
@@ -55,20 +57,15 @@ void run_tile(const Kernel& k, const uint8_t* act, size_t as, float* y, int64_t 
   const int64_t n = k.n_blocks();
   for (int64_t b = 0; b < n; ++b) {
     switch (b & 3) {
-      case 0: k.template dot<0>(act, as, b, c[0]); break;
-      case 1: k.template dot<1>(act, as, b, c[1]); break;
-      case 2: k.template dot<2>(act, as, b, c[2]); break;
-      default: k.template dot<3>(act, as, b, c[3]); break;
+      case 0: k.template dot<0>(staged, b, c[0]); break;
+      case 1: k.template dot<1>(staged, b, c[1]); break;
+      case 2: k.template dot<2>(staged, b, c[2]); break;
+      default: k.template dot<3>(staged, b, c[3]); break;
     }
-    if (b >= kLag) k.scale(c[(b - kLag) & 3], act, as, b - kLag, acc);
+    if (b >= kLag) k.scale(c[(b - kLag) & 3], staged, b - kLag, acc);
   }
-  for (int64_t b = n - kLag < 0 ? 0 : n - kLag; b < n; ++b) k.scale(c[b & 3], act, as, b, acc);
+  for (int64_t b = n - kLag < 0 ? 0 : n - kLag; b < n; ++b) k.scale(c[b & 3], staged, b, acc);
   k.store(acc, y, ldy);
-}
-
-// acc[t] holds token t's 16 rows.
-inline void store_by_token(const __m512 (&acc)[16], float* y, int64_t ldy) {
-  for (int t = 0; t < 16; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
 // The last n_tail (< 16) tokens of a batch as a whole tile: their activation rows copied into the
@@ -85,118 +82,104 @@ inline void store_rows(const float* tile, int64_t n, float* y, int64_t ldy) {
   for (int64_t i = 0; i < n; ++i) std::memcpy(y + i * ldy, tile + i * kPackRows, kPackRows * sizeof(float));
 }
 
-// Block b's product into result tile C, stored to `out` (activations and weights alternate between
-// tiles 4/5 and 6/7). The tile intrinsics take literal register numbers, hence the macro.
-#define KAIYUAN_AMX_BLOCK(C, A, B, DP, a_ptr, as, w_ptr, out) \
-  do {                                                        \
-    _tile_zero(C);                                            \
-    _tile_loadd(A, a_ptr, as);                                \
-    _tile_loadd(B, w_ptr, 64);                                \
-    DP(C, A, B);                                              \
-    _tile_stored(C, out, 64);                                 \
+// Block b's product into result tile C, stored to `out` (the two operands alternate between tiles
+// 4/5 (16 x 32 bytes) and 6/7 (8 x 64 bytes)). The tile intrinsics take literal register numbers,
+// hence the macro.
+#define KAIYUAN_AMX_BLOCK(C, A, B, a_ptr, as, b_ptr, out) \
+  do {                                                    \
+    _tile_zero(C);                                        \
+    _tile_loadd(A, a_ptr, as);                            \
+    _tile_loadd(B, b_ptr, 64);                            \
+    _tile_dpbssd(C, A, B);                                \
+    _tile_stored(C, out, 64);                             \
   } while (0)
-#define KAIYUAN_AMX_DOT(DP, a_ptr, as, w_ptr, out)                                   \
-  do {                                                                               \
-    if constexpr (C == 0) KAIYUAN_AMX_BLOCK(0, 4, 6, DP, a_ptr, as, w_ptr, out);     \
-    else if constexpr (C == 1) KAIYUAN_AMX_BLOCK(1, 5, 7, DP, a_ptr, as, w_ptr, out); \
-    else if constexpr (C == 2) KAIYUAN_AMX_BLOCK(2, 4, 6, DP, a_ptr, as, w_ptr, out); \
-    else KAIYUAN_AMX_BLOCK(3, 5, 7, DP, a_ptr, as, w_ptr, out);                      \
+#define KAIYUAN_AMX_DOT(a_ptr, as, b_ptr, out)                                   \
+  do {                                                                           \
+    if constexpr (C == 0) KAIYUAN_AMX_BLOCK(0, 4, 6, a_ptr, as, b_ptr, out);     \
+    else if constexpr (C == 1) KAIYUAN_AMX_BLOCK(1, 5, 7, a_ptr, as, b_ptr, out); \
+    else if constexpr (C == 2) KAIYUAN_AMX_BLOCK(2, 4, 6, a_ptr, as, b_ptr, out); \
+    else KAIYUAN_AMX_BLOCK(3, 5, 7, a_ptr, as, b_ptr, out);                      \
   } while (0)
 
-// Q8_0_R16 x Q8_U32: TDPBUSD of (level + 128) by the weights, less 128 x the rows' level sums,
-// times the weight and activation scales (as Q8_0R16Kernel in x86_avx512.cpp).
+// Staged tokens: per tile of 16 tokens and block of 32 columns, 512 bytes of their levels made
+// signed again (level + 128 of the Q8_U32 blocks, xor 0x80) in the layout the kernel's tile takes,
+// then their 16 scales as one vector. Staged once per token chunk and shared by all of a thread's
+// groups; the tile loads then read contiguous 64- or 32-byte rows instead of rows a token apart.
+constexpr size_t kStagedBlock = 576;
+
+// Repacked Q8_0_R16 x staged tokens: A = the 16 tokens' 32 levels (16 rows of 32 bytes), B = the
+// group's block as packed (packed_layout.h: eight 64-byte rows, one per 4-column chunk, 4 bytes
+// per weight row). Result tile tokens x rows; per token and block one convert and one multiply-add
+// by dw[rows] x dx[token].
 struct Q8_0Amx {
-  static constexpr DType kLayout = DType::Q8_0_R16;
-  static constexpr size_t kActBlock = 36;
-  const uint8_t* wg;
-  int64_t n_in;
+  const uint8_t* wg = nullptr;
+  int64_t nb = 0;
 
-  void prepare(const uint8_t* group, int64_t cols) {
-    wg = group;
-    n_in = cols;
+  static void stage(const uint8_t* act, size_t as, int64_t n_tiles, int64_t n_blocks, uint8_t* out) {
+    const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
+    const __m512i scale_at = lane_offsets(as);
+    for (int64_t tile = 0; tile < n_tiles; ++tile)
+      for (int64_t b = 0; b < n_blocks; ++b, out += kStagedBlock) {
+        const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
+        for (int t = 0; t < 16; ++t)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32 * t),
+                             _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as)), sign));
+        _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
+      }
   }
-  int64_t n_blocks() const { return n_in / 32; }
-  static void store(const __m512 (&acc)[16], float* y, int64_t ldy) { store_by_token(acc, y, ldy); }
+  void prepare(const uint8_t* group, size_t, int64_t n_in) {
+    wg = group;
+    nb = n_in / 32;
+  }
+  int64_t n_blocks() const { return nb; }
 
   template <int C>
-  void dot(const uint8_t* act, size_t as, int64_t b, int32_t* out) const {
-    KAIYUAN_AMX_DOT(_tile_dpbusd, act + b * kActBlock, as, wg + b * kQ8_0R16GroupBlock, out);
+  void dot(const uint8_t* staged, int64_t b, int32_t* out) const {
+    KAIYUAN_AMX_DOT(staged + b * kStagedBlock, 32, wg + b * kQ8_0R16GroupBlock, out);
   }
 
-  void scale(const int32_t* c, const uint8_t* act, size_t as, int64_t b, __m512 (&acc)[16]) const {
-    const uint8_t* blk = wg + b * kQ8_0R16GroupBlock;
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 512)));
-    const __m512i corr =
-        _mm512_slli_epi32(_mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 544))), 7);
-    for (int t = 0; t < 16; ++t) {
-      const __m512i s = _mm512_sub_epi32(_mm512_load_si512(c + 16 * t), corr);
-      const float dx = load_f32(act + t * as + b * kActBlock + 32);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(dx)), acc[t]);
-    }
+  void scale(const int32_t* c, const uint8_t* staged, int64_t b, __m512 (&acc)[16]) const {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + b * kQ8_0R16GroupBlock + 512)));
+    const uint8_t* dx = staged + b * kStagedBlock + 512;
+    for (int t = 0; t < 16; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t)), _mm512_mul_ps(dw, _mm512_set1_ps(load_f32(dx + 4 * t))),
+                               acc[t]);
+  }
+
+  // acc[t] holds token t's 16 rows.
+  static void store(const __m512 (&acc)[16], float* y, int64_t ldy) {
+    for (int t = 0; t < 16; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
   }
 };
-
-// Rows [r0, r1) are whole groups of 16 (matmul_driver's row grain). Batches of fewer than 16
-// tokens go to the AVX-512 kernel of the same layout and activation blocks; in larger ones the
-// last n_tokens % 16 run as a padded tile with the last chunk.
-template <class Kernel>
-void amx_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
-              int64_t r1, float* y, int64_t ldy) {
-  static const MatmulRowsFn small = avx512_kernels().matmul[static_cast<uint32_t>(Kernel::kLayout)].rows;
-  if (n_tokens < kTileTokens) return small(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
-  const int64_t n16 = n_tokens / kTileTokens * kTileTokens, n_tail = n_tokens - n16;
-  const uint8_t* tail = n_tail > 0 ? padded_tail(act + static_cast<size_t>(n16) * as, as, n_tail) : nullptr;
-  const size_t group_bytes = ws * kPackRows;
-  const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
-  static const TileConfig config = int8_config();
-  TileScope tiles(config);
-  Kernel k;
-  for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
-    const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
-    for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
-      k.prepare(w + static_cast<size_t>(g) * group_bytes, n_in);
-      for (int64_t t = c0; t < c1; t += kTileTokens)
-        run_tile(k, act + static_cast<size_t>(t) * as, as, y + t * ldy + g * kPackRows, ldy);
-      if (c1 == n16 && tail != nullptr) {
-        alignas(64) float out[kTileTokens * kPackRows];
-        run_tile(k, tail, as, out, kPackRows);
-        store_rows(out, n_tail, y + n16 * ldy + g * kPackRows, ldy);
-      }
-    }
-  }
-}
 
 // ---- Q8_0 straight from the mapped rows (MoE experts: MatmulKernel::source_rows) ----------------
 // The roles swap: A = 16 weight rows x 32 levels read from the mapped blocks themselves (34-byte
 // blocks, f16 d then the levels; a tile load at the row stride), B = 16 tokens' levels in the
-// 4-level chunk layout, staged once per token chunk from the Q8_U32 blocks (made signed again) with
-// the tokens' scales as one vector per block. The result tile is rows x tokens; per row and block
-// one convert and one multiply-add by dx[tokens] x dw[row], the same products as the repacked
-// kernel's (so the same floats, bit for bit), without packing the expert first and without the
-// unsigned-activation correction. The accumulators are transposed once per tile into y.
-constexpr size_t kStagedBlock = 576;  // B tile (8 x 64 bytes), then the 16 tokens' scales
-
-void stage_q8_tokens(const uint8_t* act, size_t as, int64_t n_tiles, int64_t nb, uint8_t* out) {
-  const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i scale_at = lane_offsets(as);
-  for (int64_t tile = 0; tile < n_tiles; ++tile)
-    for (int64_t b = 0; b < nb; ++b, out += kStagedBlock) {
-      const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
-      __m512i rows[16];
-      for (int t = 0; t < 16; ++t)
-        rows[t] = _mm512_xor_si512(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as))),
-                                   _mm512_zextsi256_si512(_mm512_castsi512_si256(sign)));
-      transpose16(rows);  // rows[p], p < 8: chunk p (levels 4p .. 4p + 3) of the 16 tokens
-      for (int p = 0; p < 8; ++p) _mm512_store_si512(out + 64 * p, rows[p]);
-      _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
-    }
-}
-
+// 4-level chunk layout. The result tile is rows x tokens; per row and block one convert and one
+// multiply-add by dx[tokens] x dw[row]: the same integer sums and scale products as Q8_0Amx (so the
+// same floats, bit for bit), without packing the expert first. The accumulators are transposed
+// once per tile into y.
 struct Q8_0SourceAmx {
   const uint8_t* rows = nullptr;  // the group's first mapped row
   size_t ws = 0;
   const float* dw = nullptr;  // [block][16 rows]
   int64_t nb = 0;
+
+  static void stage(const uint8_t* act, size_t as, int64_t n_tiles, int64_t n_blocks, uint8_t* out) {
+    const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
+    const __m512i scale_at = lane_offsets(as);
+    for (int64_t tile = 0; tile < n_tiles; ++tile)
+      for (int64_t b = 0; b < n_blocks; ++b, out += kStagedBlock) {
+        const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
+        __m512i rows[16];
+        for (int t = 0; t < 16; ++t)
+          rows[t] = _mm512_xor_si512(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as))),
+                                     _mm512_zextsi256_si512(_mm512_castsi512_si256(sign)));
+        transpose16(rows);  // rows[p], p < 8: chunk p (levels 4p .. 4p + 3) of the 16 tokens
+        for (int p = 0; p < 8; ++p) _mm512_store_si512(out + 64 * p, rows[p]);
+        _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
+      }
+  }
 
   void prepare(const uint8_t* group, size_t row_stride, int64_t n_in) {
     rows = group;
@@ -213,11 +196,11 @@ struct Q8_0SourceAmx {
   int64_t n_blocks() const { return nb; }
 
   template <int C>
-  void dot(const uint8_t* staged, size_t, int64_t b, int32_t* out) const {
-    KAIYUAN_AMX_DOT(_tile_dpbssd, rows + b * 34 + 2, ws, staged + b * kStagedBlock, out);
+  void dot(const uint8_t* staged, int64_t b, int32_t* out) const {
+    KAIYUAN_AMX_DOT(rows + b * 34 + 2, ws, staged + b * kStagedBlock, out);
   }
 
-  void scale(const int32_t* c, const uint8_t* staged, size_t, int64_t b, __m512 (&acc)[16]) const {
+  void scale(const int32_t* c, const uint8_t* staged, int64_t b, __m512 (&acc)[16]) const {
     const __m512 dx = _mm512_load_ps(staged + b * kStagedBlock + 512);
     for (int i = 0; i < 16; ++i)
       acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * i)), _mm512_mul_ps(dx, _mm512_set1_ps(dw[16 * b + i])),
@@ -233,36 +216,54 @@ struct Q8_0SourceAmx {
   }
 };
 
-// MatmulKernel::source_rows for Q8_0 (n_tokens >= 16; rows [r0, r1) whole groups). The last
-// n_tokens % 16 run as one more tile padded with zero tokens, staged with the last chunk, as in
-// amx_rows: the same floats as the repacked kernel for every token.
-void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
-                      int64_t r0, int64_t r1, float* y, int64_t ldy) {
+// Rows [r0, r1) (whole groups of 16 rows of ws bytes each, from w) by n_tokens >= 16 tokens: per
+// chunk of tokens (staged once, kept in L2), every group once, its token tiles in turn. The last
+// n_tokens % 16 run as one more tile padded with zero tokens, staged with the last chunk.
+template <class Kernel>
+void q8_0_tiles(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
+                int64_t r1, float* y, int64_t ldy) {
   const int64_t nb = n_in / 32;
   const int64_t n16 = n_tokens / kTileTokens * kTileTokens, n_tail = n_tokens - n16;
+  const size_t tile_bytes = static_cast<size_t>(nb) * kStagedBlock;
   const int64_t chunk = chunk_tokens(kAmxChunkBytes, as);
   static const TileConfig config = int8_config();
   TileScope tiles(config);
-  Q8_0SourceAmx k;
+  Kernel k;
   for (int64_t c0 = 0; c0 < n16; c0 += chunk) {
     const int64_t c1 = n16 - c0 < chunk ? n16 : c0 + chunk;
     const bool padded = c1 == n16 && n_tail > 0;
     const int64_t n_full = (c1 - c0) / kTileTokens, n_tiles = n_full + (padded ? 1 : 0);
-    const size_t tile_bytes = static_cast<size_t>(nb) * kStagedBlock;
     uint8_t* staged = thread_scratch(ScratchSlot::kStaged, static_cast<size_t>(n_tiles) * tile_bytes);
-    stage_q8_tokens(act + static_cast<size_t>(c0) * as, as, n_full, nb, staged);
-    if (padded) stage_q8_tokens(padded_tail(act + static_cast<size_t>(n16) * as, as, n_tail), as, 1, nb, staged + n_full * tile_bytes);
+    Kernel::stage(act + static_cast<size_t>(c0) * as, as, n_full, nb, staged);
+    if (padded)
+      Kernel::stage(padded_tail(act + static_cast<size_t>(n16) * as, as, n_tail), as, 1, nb,
+                    staged + static_cast<size_t>(n_full) * tile_bytes);
     for (int64_t g = r0 / kPackRows; g < r1 / kPackRows; ++g) {
       k.prepare(w + static_cast<size_t>(g * kPackRows) * ws, ws, n_in);
       for (int64_t tile = 0; tile < n_full; ++tile)
-        run_tile(k, staged + static_cast<size_t>(tile) * tile_bytes, 0, y + (c0 + 16 * tile) * ldy + g * kPackRows, ldy);
+        run_tile(k, staged + static_cast<size_t>(tile) * tile_bytes, y + (c0 + 16 * tile) * ldy + g * kPackRows, ldy);
       if (padded) {
         alignas(64) float out[kTileTokens * kPackRows];
-        run_tile(k, staged + static_cast<size_t>(n_full) * tile_bytes, 0, out, kPackRows);
+        run_tile(k, staged + static_cast<size_t>(n_full) * tile_bytes, out, kPackRows);
         store_rows(out, n_tail, y + n16 * ldy + g * kPackRows, ldy);
       }
     }
   }
+}
+
+// MatmulKernel::rows for Q8_0_R16 (ws: a packed row's share of its group, group_bytes / 16).
+// Batches of fewer than 16 tokens go to the AVX-512 kernel of the same layout and activations.
+void q8_0_r16_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens, int64_t r0,
+                   int64_t r1, float* y, int64_t ldy) {
+  static const MatmulRowsFn small = avx512_kernels().matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows;
+  if (n_tokens < kTileTokens) return small(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+  q8_0_tiles<Q8_0Amx>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
+}
+
+// MatmulKernel::source_rows for Q8_0 (n_tokens >= 16, matmul_packing_with's contract).
+void q8_0_source_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int64_t n_in, int64_t n_tokens,
+                      int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  q8_0_tiles<Q8_0SourceAmx>(w, ws, act, as, n_in, n_tokens, r0, r1, y, ldy);
 }
 
 // ---- BF16_R16 x f32 activations --------------------------------------------------------------------
@@ -367,7 +368,7 @@ KernelTable make_table() {
   KernelTable t = avx512_kernels();
   t.int8_peak_loop = int8_peak_loop_amx;
   t.isa = Isa::kAmx;
-  t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = amx_rows<Q8_0Amx>;
+  t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].rows = q8_0_r16_rows;
   t.matmul[static_cast<uint32_t>(DType::Q8_0_R16)].source_rows = q8_0_source_rows;
   t.matmul[static_cast<uint32_t>(DType::BF16_R16)].rows = bf16_amx_rows;
   install_amx_attention(t);
