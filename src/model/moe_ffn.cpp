@@ -44,18 +44,23 @@ void group_by_expert(const ExpertChoice* choices, int64_t n_pairs, int64_t n_exp
   for (int64_t e = 0; e < n_experts; ++e) s.expert_begin[e + 1] += s.expert_begin[e];
   s.cursor.assign(s.expert_begin.begin(), s.expert_begin.end() - 1);
   grow(s.assignments, n_pairs);
-  for (int64_t i = 0; i < n_pairs; ++i) s.assignments[s.cursor[choices[i].expert]++] = i;
+  grow(s.grouped_row, n_pairs);
+  for (int64_t i = 0; i < n_pairs; ++i) {
+    const int64_t row = s.cursor[choices[i].expert]++;
+    s.assignments[row] = i;
+    s.grouped_row[i] = row;
+  }
 }
 
-// y_pairs[pair] = expert_e(x_t) for the (token, slot) pairs that chose expert e.
+// Rows expert_begin[e] .. expert_begin[e + 1] of y_grouped = expert_e(x_t) for the (token, slot)
+// pairs that chose expert e, in `assignments` order: the down projection writes them in place.
 void run_expert(const MoeWeights& w, int64_t e, const float* x, int64_t top_k, const MoeScratch& s, MoeExpertBuffers& b,
-                float* y_pairs) {
+                float* y_grouped) {
   const int64_t d = w.d_model(), f = w.d_ff_expert();
   const int64_t begin = s.expert_begin[e], m = s.expert_begin[e + 1] - begin;
   grow(b.x, m * d);
   grow(b.gate, m * f);
   grow(b.up, m * f);
-  grow(b.y, m * d);
   for (int64_t i = 0; i < m; ++i) {
     const int64_t t = s.assignments[begin + i] / top_k;
     std::memcpy(&b.x[i * d], x + t * d, static_cast<size_t>(d) * sizeof(float));  // [m, d_model]
@@ -65,16 +70,14 @@ void run_expert(const MoeWeights& w, int64_t e, const float* x, int64_t top_k, c
   kernels::matmul_packing(w.gate[e], b.x.data(), m, b.gate.data());  // [m, d_ff_expert]
   kernels::matmul_packing(w.up[e], b.x.data(), m, b.up.data());      // [m, d_ff_expert]
   kernels::swiglu(b.gate.data(), b.up.data(), m * f, b.gate.data());
-  kernels::matmul_packing(w.down[e], b.gate.data(), m, b.y.data());  // [m, d_model]
-  for (int64_t i = 0; i < m; ++i)
-    std::memcpy(y_pairs + s.assignments[begin + i] * d, &b.y[i * d], static_cast<size_t>(d) * sizeof(float));
+  kernels::matmul_packing(w.down[e], b.gate.data(), m, y_grouped + begin * d);  // [m, d_model]
 }
 
 // Runs every chosen expert. With at least two experts per thread, whole experts go to threads
 // (one pool job per layer, and the gathers, SwiGLU and copies run in parallel too); with fewer,
 // experts run one after the other with each matmul split over the threads. An expert's rows come
 // out the same either way (rows are independent), so the choice never changes a result.
-void run_experts(const MoeWeights& w, const float* x, int64_t top_k, MoeScratch& s, float* y_pairs) {
+void run_experts(const MoeWeights& w, const float* x, int64_t top_k, MoeScratch& s, float* y_grouped) {
   s.active.clear();
   for (int64_t e = 0; e < w.n_experts(); ++e)
     if (s.expert_begin[e + 1] > s.expert_begin[e]) s.active.push_back(e);
@@ -82,10 +85,10 @@ void run_experts(const MoeWeights& w, const float* x, int64_t top_k, MoeScratch&
   if (num_threads() > 1 && n_active >= 2 * num_threads()) {
     parallel_for(n_active, [&](int64_t a0, int64_t a1) {
       thread_local MoeExpertBuffers buffers;  // a pool thread's own; the nested matmuls run inline
-      for (int64_t a = a0; a < a1; ++a) run_expert(w, s.active[a], x, top_k, s, buffers, y_pairs);
+      for (int64_t a = a0; a < a1; ++a) run_expert(w, s.active[a], x, top_k, s, buffers, y_grouped);
     });
   } else {
-    for (int64_t e : s.active) run_expert(w, e, x, top_k, s, s.expert, y_pairs);
+    for (int64_t e : s.active) run_expert(w, e, x, top_k, s, s.expert, y_grouped);
   }
 }
 
@@ -125,8 +128,8 @@ Status moe_ffn(const MoeWeights& w, const RouterConfig& config, const float* x, 
   for (int64_t t = 0; t < n; ++t) route_token(config, &s.router_logits[t * n_experts], bias, &s.choices[t * k]);
   group_by_expert(s.choices.data(), n * k, n_experts, s);
 
-  grow(s.y_pairs, n * k * d);
-  run_experts(w, x, k, s, s.y_pairs.data());
+  grow(s.y_grouped, n * k * d);
+  run_experts(w, x, k, s, s.y_grouped.data());
   // out[t] = sum over the slots of weight * expert output, in slot order (llama.cpp's order; HF's
   // per-expert index_add_ differs only in rounding).
   parallel_for(n, [&](int64_t t0, int64_t t1) {
@@ -135,7 +138,7 @@ Status moe_ffn(const MoeWeights& w, const RouterConfig& config, const float* x, 
       std::fill(o, o + d, 0.0f);
       for (int64_t slot = 0; slot < k; ++slot) {
         const float weight = s.choices[t * k + slot].weight;
-        const float* y = &s.y_pairs[(t * k + slot) * d];
+        const float* y = &s.y_grouped[s.grouped_row[t * k + slot] * d];
         for (int64_t j = 0; j < d; ++j) o[j] += weight * y[j];
       }
     }

@@ -48,9 +48,9 @@ struct MoeWeights {
 Result<MoeWeights> bind_moe_weights(const WeightSource& source, int64_t layer, int64_t n_experts, int64_t d_model,
                                     int64_t d_ff_expert, int64_t d_ff_shexp);
 
-// One expert's gathered tokens [m, d_model] and activations [m, d_ff_expert], [m, d_model].
+// One expert's gathered tokens [m, d_model] and activations [m, d_ff_expert] x 2.
 struct MoeExpertBuffers {
-  std::vector<float> x, gate, up, y;
+  std::vector<float> x, gate, up;
 };
 
 // Per-call buffers, reused across calls and layers (grown on demand, never shrunk).
@@ -59,9 +59,10 @@ struct MoeScratch {
   std::vector<ExpertChoice> choices;         // [n, top_k]
   std::vector<int64_t> expert_begin;         // [n_experts + 1] offsets into `assignments`
   std::vector<int64_t> assignments;          // [n * top_k] (token * top_k + slot), grouped by expert
+  std::vector<int64_t> grouped_row;          // [n * top_k] inverse: pair -> its index in `assignments`
   std::vector<int64_t> cursor;               // [n_experts] fill position while grouping
   std::vector<int64_t> active;               // experts chosen by at least one token
-  std::vector<float> y_pairs;                // [n * top_k, d_model] each (token, slot)'s expert output
+  std::vector<float> y_grouped;              // [n * top_k, d_model] expert outputs, in `assignments` order
   MoeExpertBuffers expert;                   // used when experts run one after the other
   std::vector<float> shared_gate, shared_up, shared_out;  // [n, d_ff_shexp], [n, d_model]
 };
