@@ -107,6 +107,19 @@ inline void store_rows(const float* tile, int64_t n, float* y, int64_t ldy) {
 // groups; the tile loads then read contiguous 64- or 32-byte rows instead of rows a token apart.
 constexpr size_t kStagedBlock = 576;
 
+// Stages n_tiles tiles of 16 tokens (Q8_U32 rows of `as` bytes) into `out`: for each tile and
+// block, write_levels(first token's block, out) lays out the levels, then the scales follow.
+template <class WriteLevels>
+void stage_blocks(const uint8_t* act, size_t as, int64_t n_tiles, int64_t n_blocks, uint8_t* out, WriteLevels write_levels) {
+  const __m512i scale_at = lane_offsets(as);
+  for (int64_t tile = 0; tile < n_tiles; ++tile)
+    for (int64_t b = 0; b < n_blocks; ++b, out += kStagedBlock) {
+      const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
+      write_levels(x, out);
+      _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
+    }
+}
+
 // Repacked Q8_0_R16 x staged tokens: A = the 16 tokens' 32 levels (16 rows of 32 bytes), B = the
 // group's block as packed (packed_layout.h: eight 64-byte rows, one per 4-column chunk, 4 bytes
 // per weight row). Result tile tokens x rows; per token and block one convert and one multiply-add
@@ -117,15 +130,11 @@ struct Q8_0Amx {
 
   static void stage(const uint8_t* act, size_t as, int64_t n_tiles, int64_t n_blocks, uint8_t* out) {
     const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
-    const __m512i scale_at = lane_offsets(as);
-    for (int64_t tile = 0; tile < n_tiles; ++tile)
-      for (int64_t b = 0; b < n_blocks; ++b, out += kStagedBlock) {
-        const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
-        for (int t = 0; t < 16; ++t)
-          _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32 * t),
-                             _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as)), sign));
-        _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
-      }
+    stage_blocks(act, as, n_tiles, n_blocks, out, [&](const uint8_t* x, uint8_t* levels) {
+      for (int t = 0; t < 16; ++t)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(levels + 32 * t),
+                           _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as)), sign));
+    });
   }
   void prepare(const uint8_t* group, size_t, int64_t n_in) {
     wg = group;
@@ -166,19 +175,14 @@ struct Q8_0SourceAmx {
   int64_t nb = 0;
 
   static void stage(const uint8_t* act, size_t as, int64_t n_tiles, int64_t n_blocks, uint8_t* out) {
-    const __m512i sign = _mm512_set1_epi8(static_cast<char>(0x80));
-    const __m512i scale_at = lane_offsets(as);
-    for (int64_t tile = 0; tile < n_tiles; ++tile)
-      for (int64_t b = 0; b < n_blocks; ++b, out += kStagedBlock) {
-        const uint8_t* x = act + static_cast<size_t>(16 * tile) * as + b * 36;
-        __m512i rows[16];
-        for (int t = 0; t < 16; ++t)
-          rows[t] = _mm512_xor_si512(_mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as))),
-                                     _mm512_zextsi256_si512(_mm512_castsi512_si256(sign)));
-        transpose16(rows);  // rows[p], p < 8: chunk p (levels 4p .. 4p + 3) of the 16 tokens
-        for (int p = 0; p < 8; ++p) _mm512_store_si512(out + 64 * p, rows[p]);
-        _mm512_store_ps(out + 512, _mm512_i32gather_ps(scale_at, x + 32, 1));
-      }
+    const __m256i sign = _mm256_set1_epi8(static_cast<char>(0x80));
+    stage_blocks(act, as, n_tiles, n_blocks, out, [&](const uint8_t* x, uint8_t* levels) {
+      __m512i rows[16];
+      for (int t = 0; t < 16; ++t)
+        rows[t] = _mm512_zextsi256_si512(_mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + t * as)), sign));
+      transpose16(rows);  // rows[p], p < 8: chunk p (levels 4p .. 4p + 3) of the 16 tokens
+      for (int p = 0; p < 8; ++p) _mm512_store_si512(levels + 64 * p, rows[p]);
+    });
   }
 
   void prepare(const uint8_t* group, size_t row_stride, int64_t n_in) {
