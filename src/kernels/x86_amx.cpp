@@ -1,5 +1,5 @@
 // AMX (Advanced Matrix Extensions: Sapphire Rapids and later Xeons) prompt kernels for Q8_0 and
-// BF16 (x86_amx_kquant.cpp has the K-quants'). One TDPBUSD multiplies a tile of 16 tokens x 32
+// BF16 (x86_amx_kquant.cpp has the K-quants'). One TDPBSSD multiplies a tile of 16 tokens x 32
 // levels by 32 levels of 16 weight rows (8192 multiply-adds) where vpdpbusd does 64, so what is
 // left of the cost is the per-block scaling of the 16 x 16 int32 results (Q8_0's scales change
 // every 32 columns): a store of the result tile and, per token, a load, a conversion and a
