@@ -1,6 +1,7 @@
 #include "core/huge_page_arena.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -10,6 +11,21 @@ namespace {
 size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 }  // namespace
+
+uint8_t* map_huge_aligned(size_t size, int prot) {
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t want = round_up(size == 0 ? 1 : size, page);
+  const size_t span = want + HugePageArena::kHugePage;
+  if (want < size || span < want) return nullptr;  // overflow
+  void* raw = mmap(nullptr, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  auto* base = static_cast<uint8_t*>(raw);
+  auto* aligned = reinterpret_cast<uint8_t*>(round_up(reinterpret_cast<uintptr_t>(base), HugePageArena::kHugePage));
+  if (aligned > base) munmap(base, static_cast<size_t>(aligned - base));
+  const size_t tail = span - static_cast<size_t>(aligned - base) - want;
+  if (tail > 0) munmap(aligned + want, tail);
+  return aligned;
+}
 
 HugePageArena::~HugePageArena() {
   for (const Chunk& c : chunks_) munmap(c.base, c.size);
@@ -31,16 +47,8 @@ uint8_t* HugePageArena::allocate(size_t bytes) {
   // to a huge page so the chunk's pages can be huge from its first byte.
   const size_t size = round_up(need, kHugePage);
   for (size_t want : {std::max(size, kChunkBytes), size}) {
-    const size_t span = want + kHugePage;
-    void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (raw == MAP_FAILED) continue;
-    auto* base = static_cast<uint8_t*>(raw);
-    const auto addr = reinterpret_cast<uintptr_t>(base);
-    auto* aligned = reinterpret_cast<uint8_t*>(round_up(addr, kHugePage));
-    // Unmap the slack before and after the aligned chunk.
-    if (aligned > base) munmap(base, static_cast<size_t>(aligned - base));
-    const size_t tail = span - static_cast<size_t>(aligned - base) - want;
-    if (tail > 0) munmap(aligned + want, tail);
+    uint8_t* aligned = map_huge_aligned(want, PROT_READ | PROT_WRITE);
+    if (aligned == nullptr) continue;
     madvise(aligned, want, MADV_HUGEPAGE);  // advice only: without THP the chunk keeps 4 KiB pages
     chunks_.push_back(Chunk{aligned, want, need});
     return aligned;

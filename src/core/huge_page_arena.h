@@ -13,6 +13,12 @@
 
 namespace kaiyuan {
 
+// Reserves `size` bytes of anonymous address space (MAP_NORESERVE: nothing is committed until
+// written) with protection `prot`, at a 2 MiB-aligned address so that its pages can be huge from
+// the first byte: maps 2 MiB more and gives back the slack on both sides. nullptr where the
+// system refuses. The caller munmaps [result, result + size) (or maps over it with MAP_FIXED).
+uint8_t* map_huge_aligned(size_t size, int prot);
+
 class HugePageArena {
  public:
   HugePageArena() = default;

@@ -12,11 +12,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/huge_page_arena.h"
+
 namespace kaiyuan {
 
 namespace {
-
-constexpr size_t kHugePage = size_t{2} << 20;
 
 // Maps the file read-only at a 2 MiB-aligned address and advises huge pages: where the
 // filesystem keeps large page-cache folios (ext4 and XFS on recent kernels), file offsets and
@@ -25,21 +25,14 @@ constexpr size_t kHugePage = size_t{2} << 20;
 void* map_aligned(int fd, size_t size) {
   const char* env = std::getenv("KAIYUAN_FILE_THP");
   if (env != nullptr && std::strcmp(env, "0") == 0) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const size_t span = size + kHugePage;
-  void* reserved = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (reserved == MAP_FAILED) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const auto base = reinterpret_cast<uintptr_t>(reserved);
-  const uintptr_t aligned = (base + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = mmap(reinterpret_cast<void*>(aligned), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  // The file replaces an aligned reservation of its size (MAP_FIXED maps over it).
+  uint8_t* reserved = map_huge_aligned(size, PROT_NONE);
+  if (reserved == nullptr) return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  void* p = mmap(reserved, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
   if (p == MAP_FAILED) {
-    munmap(reserved, span);
+    munmap(reserved, size);
     return mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   }
-  // Give back the reservation around the file's mapping.
-  if (aligned > base) munmap(reserved, aligned - base);
-  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t end = (aligned + size + page - 1) / page * page;
-  if (base + span > end) munmap(reinterpret_cast<void*>(end), base + span - end);
   madvise(p, size, MADV_HUGEPAGE);
   return p;
 }

@@ -4,7 +4,11 @@
 
 #include <cstring>
 #include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <vector>
 
 #include "test_support.h"
@@ -57,6 +61,24 @@ TEST(HugePageArena, ChunksAreAdvisedForTransparentHugePages) {
   const std::string flags = test::mapping_of(p).vm_flags;
   ASSERT_FALSE(flags.empty()) << "no smaps entry for the chunk";
   EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;  // hg: MADV_HUGEPAGE
+}
+
+// map_huge_aligned (also MappedFile's reservation for the model file): a huge-page-aligned region
+// of the size asked, rounded to whole pages, with the over-sized reservation's slack unmapped.
+TEST(MapHugeAligned, ReturnsAnAlignedRegionOfTheSizeAndGivesBackTheSlack) {
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t size = 3 * page + 100;  // not a whole number of pages
+  uint8_t* p = map_huge_aligned(size, PROT_READ | PROT_WRITE);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % HugePageArena::kHugePage, 0u);
+  p[0] = 1;
+  p[size - 1] = 2;
+  p[4 * page - 1] = 3;  // the rest of the last page is the region's too
+  // The page after the region was part of the reservation's slack and is no longer mapped.
+  errno = 0;
+  EXPECT_EQ(msync(p + 4 * page, page, MS_ASYNC), -1);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_EQ(munmap(p, size), 0);
 }
 
 }  // namespace
