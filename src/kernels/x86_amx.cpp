@@ -77,11 +77,6 @@ const uint8_t* padded_tail(const uint8_t* act, size_t as, int64_t n_tail) {
   return out;
 }
 
-// Copies the first n rows of a padded tile's results (16 x 16 floats) to y.
-inline void store_rows(const float* tile, int64_t n, float* y, int64_t ldy) {
-  for (int64_t i = 0; i < n; ++i) std::memcpy(y + i * ldy, tile + i * kPackRows, kPackRows * sizeof(float));
-}
-
 // Block b's product into result tile C, stored to `out` (the two operands alternate between tiles
 // 4/5 (16 x 32 bytes) and 6/7 (8 x 64 bytes)). The tile intrinsics take literal register numbers,
 // hence the macro.

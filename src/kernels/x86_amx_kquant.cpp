@@ -328,8 +328,7 @@ void kquant_rows(const uint8_t* w, size_t ws, const uint8_t* act, size_t as, int
       if (last && n_tail > 0) {
         alignas(64) float out[kTileTokens * kPackRows];
         run_tiles<Kernel, 1>(k, tile_of(n16), out, kPackRows);
-        for (int64_t i = 0; i < n_tail; ++i)
-          std::memcpy(y + (n16 + i) * ldy + g * kPackRows, out + i * kPackRows, kPackRows * sizeof(float));
+        store_rows(out, n_tail, y + n16 * ldy + g * kPackRows, ldy);
       }
     }
     c0 = c1;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/packed_layout.h"
+
 namespace kaiyuan::kernels {
 namespace {
 
@@ -21,6 +23,12 @@ constexpr size_t kAmxChunkBytes = 1024 * 1024;
 inline int64_t chunk_tokens(size_t budget, size_t bytes_per_token) {
   const int64_t n = static_cast<int64_t>(budget / bytes_per_token) / kTileTokens * kTileTokens;
   return n < kTileTokens ? kTileTokens : n;
+}
+
+// Copies the first n token rows of a padded tile's results (16 tokens x kPackRows floats, as
+// the tile kernels store a batch's last n % 16 tokens) to y (token t's rows at y + t * ldy).
+inline void store_rows(const float* tile, int64_t n, float* y, int64_t ldy) {
+  for (int64_t i = 0; i < n; ++i) std::memcpy(y + i * ldy, tile + i * kPackRows, kPackRows * sizeof(float));
 }
 
 inline float load_f32(const uint8_t* p) {
