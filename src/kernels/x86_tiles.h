@@ -1,8 +1,8 @@
 // Register-tile loop shared by the x86 kernel files, and their software prefetch: walks a block of
 // rows x tokens in tiles of at most R_MAX x T_MAX and calls Kernel::template tile<R, T> with
-// compile-time tile sizes, so each weight block is loaded once per tile of tokens. Internal linkage on purpose: every ISA file gets
-// its own copy compiled with its own flags (a shared inline function could be linked from the
-// AVX-512 object into an AVX2-only run).
+// compile-time tile sizes, so each weight block is loaded once per tile of tokens. Internal
+// linkage on purpose: every ISA file gets its own copy compiled with its own flags (a shared
+// inline function could be linked from the AVX-512 object into an AVX2-only run).
 #pragma once
 
 #include <immintrin.h>

@@ -74,7 +74,7 @@ void run_expert(const MoeWeights& w, int64_t e, const float* x, int64_t top_k, c
 }
 
 // Runs every chosen expert. With at least two experts per thread, whole experts go to threads
-// (one pool job per layer, and the gathers, SwiGLU and copies run in parallel too); with fewer,
+// (one pool job per layer, and the gathers and SwiGLU run in parallel too); with fewer,
 // experts run one after the other with each matmul split over the threads. An expert's rows come
 // out the same either way (rows are independent), so the choice never changes a result.
 void run_experts(const MoeWeights& w, const float* x, int64_t top_k, MoeScratch& s, float* y_grouped) {
