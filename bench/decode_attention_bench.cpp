@@ -1,15 +1,15 @@
 // The attention of one batched decode step, as the server runs it for several sequences: every
 // layer, every sequence and every KV head, one token each (kernels::attend_heads_f16 over an f16
-// cache laid out as KvCache's: a slot's layer holds its positions one after another, each
-// position's row holding all KV heads). The step's items are split over the thread pool the way
-// model/llama.cpp splits them (KV-head-major). Prints the median and best step time over `reps`
-// and the K/V bytes a step reads per second.
+// cache laid out as KvCache's: a slot's layer holds each KV head's positions one after another;
+// `layout` 0 lays it out as KvCache did before, each position's row holding all KV heads). The
+// step's items are split over the thread pool the way model/llama.cpp splits them (KV-head-major).
+// Prints the median and best step time over `reps` and the K/V bytes a step reads per second.
 //
 // The cache is on huge pages (as KvCache's arena is) and far larger than the positions read, so
 // each step reads K/V from memory rather than from the last step's cache lines.
 //
 //   build/release/bench/decode_attention_bench [positions=140] [sequences=8] [reps=20] [layers=28]
-//       [kv_heads=8] [group=2] [head_dim=128] [ctx=1024]
+//       [kv_heads=8] [group=2] [head_dim=128] [ctx=1024] [layout=1]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,8 +31,11 @@ int main(int argc, char** argv) {
   const auto arg = [&](int i, int64_t fallback) { return argc > i ? std::atoll(argv[i]) : fallback; };
   const int64_t pos = arg(1, 140), seqs = arg(2, 8), reps = arg(3, 20), layers = arg(4, 28);
   const int64_t kv_heads = arg(5, 8), group = arg(6, 2), head_dim = arg(7, 128), ctx = arg(8, 1024);
+  const bool head_major = arg(9, 1) != 0;
   if (pos < 1 || pos > ctx || seqs < 1 || reps < 1 || layers < 1 || kv_heads < 1 || group < 1 || head_dim < 1) {
-    std::fprintf(stderr, "usage: %s [positions<=ctx] [sequences] [reps] [layers] [kv_heads] [group] [head_dim] [ctx]\n",
+    std::fprintf(stderr,
+                 "usage: %s [positions<=ctx] [sequences] [reps] [layers] [kv_heads] [group] [head_dim] [ctx] "
+                 "[layout 0|1]\n",
                  argv[0]);
     return 2;
   }
@@ -68,9 +71,10 @@ int main(int argc, char** argv) {
         for (int64_t i = begin; i < end; ++i) {
           const int64_t g = i / seqs, s = i % seqs;
           const size_t qo = static_cast<size_t>(s * q_dim + g * group * head_dim);
-          kernels::attend_heads_f16(&q[qo], group, cache_at(k, s, l) + g * head_dim, kv_dim,
-                                    cache_at(v, s, l) + g * head_dim, kv_dim, pos, head_dim, scale, scores.data(),
-                                    &out[qo]);
+          const size_t off = static_cast<size_t>(head_major ? g * ctx * head_dim : g * head_dim);
+          const int64_t stride = head_major ? head_dim : kv_dim;
+          kernels::attend_heads_f16(&q[qo], group, cache_at(k, s, l) + off, stride, cache_at(v, s, l) + off, stride,
+                                    pos, head_dim, scale, scores.data(), &out[qo]);
         }
       });
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -215,7 +215,7 @@ void MlaAttention::write_cache(const MlaWeights& w, int64_t layer, const Batch& 
     kernels::rmsnorm(row, w.kv_a_norm.data(), m.kv_lora_rank, spec_.norm_eps, row);
     kernels::rope(row + m.kv_lora_rank, m.qk_rope_head_dim, batch.positions[t], inv_freq_.data(), rope_attn_factor_,
                   kernels::RopePairing::kInterleaved);
-    std::memcpy(cache.key(batch.seq_ids[t], layer, batch.positions[t]), row, static_cast<size_t>(width) * sizeof(float));
+    cache.store(batch.seq_ids[t], layer, batch.positions[t], row, nullptr);
   }
 }
 
@@ -242,7 +242,7 @@ void MlaAttention::attend(int64_t layer, const Batch& batch, const KvCache& cach
     int64_t n_kv_all = 0;
     for (int64_t t : tokens) n_kv_all = std::max<int64_t>(n_kv_all, batch.positions[t] + 1);
     const int64_t chunk = std::clamp<int64_t>(kMlaScoreBudget / (n_heads * n_kv_all), 1, kMlaMaxChunk);
-    const float* cached = cache.key(slot, layer, 0);  // positions of one slot and layer: stride width
+    const float* cached = cache.keys(slot, layer, 0);  // one head: a slot and layer's positions, stride width
     for (size_t c0 = 0; c0 < tokens.size(); c0 += static_cast<size_t>(chunk)) {
       const size_t c1 = std::min(tokens.size(), c0 + static_cast<size_t>(chunk));
       const int64_t rows = static_cast<int64_t>(c1 - c0) * n_heads;

@@ -143,7 +143,8 @@ class LlamaModel final : public Model {
     if (n == 0) return Error("empty batch");
     if (batch.positions.size() != n || batch.seq_ids.size() != n || batch.want_logits.size() != n)
       return Error("batch arrays have different lengths");
-    if (cache.k_dim() != spec_.kv_dim() || cache.v_dim() != spec_.kv_dim()) return Error("KV cache was made for another model");
+    if (cache.k_dim() != spec_.kv_dim() || cache.v_dim() != spec_.kv_dim() || cache.n_heads() != spec_.n_kv_heads)
+      return Error("KV cache was made for another model");
     for (size_t i = 0; i < n; ++i) {
       if (batch.tokens[i] < 0 || batch.tokens[i] >= spec_.n_vocab)
         return Error("token id " + std::to_string(batch.tokens[i]) + " is outside the vocabulary [0, " +
@@ -191,21 +192,13 @@ class LlamaModel final : public Model {
     add_bias(k_, L.bk, n);
     add_bias(v_, L.bv, n);
 
-    const bool f16 = cache.type() == KvType::kF16;
     // Tokens are independent here (each writes its own rows and its own cache position).
     parallel_for(n, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const int64_t pos = batch.positions[t];
         prepare_heads(&q_[t * s.q_dim()], s.n_heads, L.q_norm, t);
         prepare_heads(&k_[t * s.kv_dim()], s.n_kv_heads, L.k_norm, t);
-        const int64_t slot = batch.seq_ids[t];
-        if (f16) {
-          kernels::f32_to_f16(&k_[t * s.kv_dim()], cache.key16(slot, layer, pos), s.kv_dim());
-          kernels::f32_to_f16(&v_[t * s.kv_dim()], cache.value16(slot, layer, pos), s.kv_dim());
-        } else {
-          std::memcpy(cache.key(slot, layer, pos), &k_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
-          std::memcpy(cache.value(slot, layer, pos), &v_[t * s.kv_dim()], s.kv_dim() * sizeof(float));
-        }
+        cache.store(batch.seq_ids[t], layer, pos, &k_[t * s.kv_dim()], &v_[t * s.kv_dim()]);
       }
     });
 
@@ -231,26 +224,26 @@ class LlamaModel final : public Model {
     const int64_t n_runs = static_cast<int64_t>(runs_.size());
     const int64_t group = s.n_heads / s.n_kv_heads;
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+    const bool f16 = cache.type() == KvType::kF16;
     parallel_for(n_runs * s.n_kv_heads, [&](int64_t begin, int64_t end) {
       std::vector<float> scores;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t g = i / n_runs;
         const auto [t, count] = runs_[static_cast<size_t>(i % n_runs)];
         const int64_t pos = batch.positions[t], slot = batch.seq_ids[t];
-        const int64_t kv_off = g * s.head_dim;
         const int64_t head0 = g * group;
         scores.resize(static_cast<size_t>(count * group * (pos + count)));
-        // Positions of one slot and layer are contiguous in the cache: stride k_dim / v_dim.
+        // One K/V head's positions lie head_dim apart in the cache.
         const float* q = &q_[t * s.q_dim() + head0 * s.head_dim];
         float* out = &attn_[t * s.q_dim() + head0 * s.head_dim];
         if (f16)
-          kernels::attend_tokens_f16(q, s.q_dim(), count, group, cache.key16(slot, layer, 0) + kv_off, cache.k_dim(),
-                                     cache.value16(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim,
-                                     scale, scores.data(), out, s.q_dim());
+          kernels::attend_tokens_f16(q, s.q_dim(), count, group, cache.keys16(slot, layer, g), s.head_dim,
+                                     cache.values16(slot, layer, g), s.head_dim, pos + 1, s.head_dim, scale,
+                                     scores.data(), out, s.q_dim());
         else
-          kernels::attend_tokens(q, s.q_dim(), count, group, cache.key(slot, layer, 0) + kv_off, cache.k_dim(),
-                                 cache.value(slot, layer, 0) + kv_off, cache.v_dim(), pos + 1, s.head_dim, scale,
-                                 scores.data(), out, s.q_dim());
+          kernels::attend_tokens(q, s.q_dim(), count, group, cache.keys(slot, layer, g), s.head_dim,
+                                 cache.values(slot, layer, g), s.head_dim, pos + 1, s.head_dim, scale, scores.data(),
+                                 out, s.q_dim());
       }
     });
 

@@ -29,7 +29,7 @@ class Model {
   // Plain attention caches K and V of n_kv_heads x head_dim, in `type`; MLA overrides with its
   // latent width (and keeps it in f32 whatever `type` says).
   virtual Result<KvCache> create_cache(int64_t n_ctx, int64_t n_slots, KvType type = KvType::kF32) const {
-    return KvCache::create(spec_.n_layers, spec_.kv_dim(), spec_.kv_dim(), n_ctx, n_slots, type);
+    return KvCache::create(spec_.n_layers, spec_.kv_dim(), spec_.kv_dim(), n_ctx, n_slots, type, spec_.n_kv_heads);
   }
 
  protected:

@@ -1,4 +1,4 @@
-// The CLI contract: `run`, `eval` and `inspect` as users and the acceptance checks drive them.
+// The CLI contract: `run`, `eval`, `inspect` and `bench` as users and the acceptance checks drive them.
 #include <gtest/gtest.h>
 
 #include "test_support.h"
@@ -69,6 +69,22 @@ TEST(Cli, InspectWorksOnEveryFixtureModel) {
   EXPECT_NE(r.out.find("q6_K"), std::string::npos) << r.out;
 }
 
+TEST(Cli, BenchJsonHasOneLinePerTestWithParallelDecode) {
+  auto r = run_command(bin() + " bench '" + stories_gguf() + "' -p 8 -n 4 -r 1 --parallel 3 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::vector<nlohmann::json> lines;
+  size_t start = 0;
+  for (size_t end; (end = r.out.find('\n', start)) != std::string::npos; start = end + 1)
+    lines.push_back(nlohmann::json::parse(r.out.substr(start, end - start)));
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  const std::pair<const char*, int> expected[] = {{"pp8", 1}, {"tg4", 1}, {"tg4x3", 3}};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(lines[i]["test"], expected[i].first) << r.out;
+    EXPECT_EQ(lines[i]["sequences"], expected[i].second) << r.out;
+    EXPECT_GT(lines[i]["tokens_per_s"].get<double>(), 0.0) << r.out;
+  }
+}
+
 TEST(Cli, ErrorsAreClearAndNeverCrash) {
   struct Case {
     std::string args, expect;
@@ -81,6 +97,7 @@ TEST(Cli, ErrorsAreClearAndNeverCrash) {
       {"run '" + stories_gguf() + "' -p hi --top-p 7", "top_p"},
       {"eval '" + stories_gguf() + "' --prompt-ids 1,2 --logits /nonexistent-dir/x.npy", "cannot create"},
       {"inspect '" + fixture_path("stories260K/tok512.bin") + "'", "magic"},
+      {"bench '" + stories_gguf() + "' --parallel 0", "parallel"},
   };
   for (const Case& c : cases) {
     auto r = run_command(bin() + " " + c.args + " 2>&1");

@@ -2,6 +2,9 @@
 // generation (tg) throughput as llama-bench measures them: pp = one batch of p tokens into a fresh
 // cache, tg = n single-token decodes into a fresh cache; random token ids (speed does not depend on
 // them); median, min and max tokens/s over r runs after one warm-up run of each.
+// --parallel P adds tgNxP: P sequences generating together, each step one batch of a token per
+// sequence in its own cache slot (a server's batched decode without the server); its rate counts
+// every sequence's tokens.
 // --roofline adds the machine's limits measured in the same run: the memory read bandwidth, and the
 // tg rate it allows for this model's weight bytes per token; the int8 multiply-add peak, and the pp
 // rate it allows for the model's multiply-adds per token.
@@ -33,6 +36,7 @@ struct BenchArgs {
   int n_gen = 128;
   int reps = 5;
   int threads = 0;
+  int parallel = 1;
   bool json = false;
   bool roofline = false;
   std::string cache_type = "f32";
@@ -62,7 +66,7 @@ Stats summarize(std::vector<double> v) {
 }
 
 // Seconds for one prompt batch of n tokens (logits for the last one only, as llama-bench).
-Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids, KvType cache_type) {
+Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids, KvType cache_type, int /*n_seq*/) {
   auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1, cache_type);
   if (!cache) return cache.status();
   Batch batch;
@@ -74,23 +78,25 @@ Result<double> time_prompt(Model& model, const std::vector<int32_t>& ids, KvType
   return seconds_since(start);
 }
 
-// Seconds for n single-token decodes starting at position 0.
-Result<double> time_generation(Model& model, const std::vector<int32_t>& ids, KvType cache_type) {
-  auto cache = model.create_cache(static_cast<int64_t>(ids.size()), 1, cache_type);
+// Seconds for n decode steps from position 0 of n_seq sequences at once (ids: n_seq per step), each
+// step one batch with a token of every sequence.
+Result<double> time_generation(Model& model, const std::vector<int32_t>& ids, KvType cache_type, int n_seq) {
+  const size_t steps = ids.size() / static_cast<size_t>(n_seq);
+  auto cache = model.create_cache(static_cast<int64_t>(steps), n_seq, cache_type);
   if (!cache) return cache.status();
   Batch batch;
   std::vector<float> logits;
   const auto start = Clock::now();
-  for (size_t i = 0; i < ids.size(); ++i) {
+  for (size_t i = 0; i < steps; ++i) {
     batch.clear();
-    batch.add(ids[i], static_cast<int32_t>(i), 0, true);
+    for (int s = 0; s < n_seq; ++s) batch.add(ids[i * n_seq + s], static_cast<int32_t>(i), s, true);
     Status st = model.forward(batch, *cache, logits);
     if (!st.is_ok()) return st;
   }
   return seconds_since(start);
 }
 
-using TimeFn = Result<double> (*)(Model&, const std::vector<int32_t>&, KvType);
+using TimeFn = Result<double> (*)(Model&, const std::vector<int32_t>&, KvType, int);
 
 // A generated token reads its active weights once (tg line = bandwidth / bytes per token); a prompt
 // token costs one multiply-add per active parameter (pp line = int8 peak / active parameters).
@@ -147,26 +153,32 @@ int run(const BenchArgs& a) {
     const char* prefix;
     int n;
     TimeFn fn;
+    int n_seq;
   };
-  const Test tests[] = {{"pp", a.n_prompt, time_prompt}, {"tg", a.n_gen, time_generation}};
+  const Test tests[] = {{"pp", a.n_prompt, time_prompt, 1},
+                        {"tg", a.n_gen, time_generation, 1},
+                        {"tg", a.parallel > 1 ? a.n_gen : 0, time_generation, a.parallel}};
   for (const Test& test : tests) {
     if (test.n <= 0) continue;
-    const std::vector<int32_t> ids = random_ids(test.n);
-    auto warm = test.fn(model, ids, cache_type);  // first touch of the weights, caches, pool
+    const int n_ids = test.n * test.n_seq;
+    const std::vector<int32_t> ids = random_ids(n_ids);
+    auto warm = test.fn(model, ids, cache_type, test.n_seq);  // first touch of the weights, caches, pool
     if (!warm) return fail(warm.status().message());
     std::vector<double> rates;
     for (int r = 0; r < a.reps; ++r) {
-      auto s = test.fn(model, random_ids(test.n), cache_type);
+      auto s = test.fn(model, random_ids(n_ids), cache_type, test.n_seq);
       if (!s) return fail(s.status().message());
-      rates.push_back(test.n / *s);
+      rates.push_back(n_ids / *s);
     }
     const Stats st = summarize(rates);
-    const std::string name = test.prefix + std::to_string(test.n);
+    const std::string name =
+        test.prefix + std::to_string(test.n) + (test.n_seq > 1 ? "x" + std::to_string(test.n_seq) : std::string());
     if (a.json) {
       std::printf(
-          "{\"test\":\"%s\",\"tokens_per_s\":%.3f,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,\"isa\":\"%s\",\"threads\":%d,"
+          "{\"test\":\"%s\",\"tokens_per_s\":%.3f,\"min\":%.3f,\"max\":%.3f,\"reps\":%d,\"sequences\":%d,"
+          "\"isa\":\"%s\",\"threads\":%d,"
           "\"load_s\":%.3f,\"peak_rss_mib\":%.1f,\"model_bytes\":%llu,\"repacked_mib\":%.1f,\"cache_type\":\"%s\"}\n",
-          name.c_str(), st.median, st.min, st.max, a.reps, isa.c_str(), threads, load_s, peak_rss_mib(),
+          name.c_str(), st.median, st.min, st.max, a.reps, test.n_seq, isa.c_str(), threads, load_s, peak_rss_mib(),
           static_cast<unsigned long long>(file_bytes), repacked_mib, kv_type_name(cache_type));
     } else {
       std::printf("%-8s %10.2f tokens/s  (min %.2f, max %.2f over %d runs)\n", name.c_str(), st.median, st.min,
@@ -186,6 +198,8 @@ const bool kRegistered = add_command("bench", "Measure prompt and generation thr
   sub.add_option("-n,--n-gen", a->n_gen, "Generated tokens per tg run (0 = skip)")->check(CLI::Range(0, 1 << 20));
   sub.add_option("-r,--repetitions", a->reps, "Timed runs per test")->check(CLI::Range(1, 1000));
   sub.add_option("-t,--threads", a->threads, "Threads (default: available CPUs)")->check(CLI::Range(1, 1024));
+  sub.add_option("--parallel", a->parallel, "Also time tg of this many sequences decoding together (batched decode)")
+      ->check(CLI::Range(1, 256));
   add_cache_type_option(sub, a->cache_type);
   sub.add_flag("--json", a->json, "One JSON line per test");
   sub.add_flag("--roofline", a->roofline, "Also measure memory bandwidth and the int8 peak (the tg and pp lines)");
