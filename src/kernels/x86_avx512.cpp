@@ -7,6 +7,7 @@
 #if !defined(__clang__)  // clang has no -Wmaybe-uninitialized (and rejects unknown groups under -Werror)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -400,13 +401,13 @@ struct Q4_KR16Kernel {
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < n_in / 256; ++sb) {
       const uint8_t* blk = wg + sb * kQ4_KR16GroupBlock;
-      prefetch_ahead<kQ4_KR16GroupBlock>(blk);
       const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2304)));
       const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2336)));
       // GCC 12 would unroll j twice and leave t rolled, with acc[] in memory (a load and a store
       // per token and sub-block): keep j rolled and t unrolled, as in the other tiles.
 #pragma GCC unroll 1
       for (int j = 0; j < 8; ++j) {
+        prefetch_ahead_part<kQ4_KR16GroupBlock, 8>(blk, j);
         const __m512 dsc = _mm512_mul_ps(
             dv, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2048 + 16 * j)))));
         const __m512 dmn = _mm512_mul_ps(
@@ -450,9 +451,9 @@ struct Q6_KR16Kernel {
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < n_in / 256; ++sb) {
       const uint8_t* blk = wg + sb * kQ6_KR16GroupBlock;
-      prefetch_ahead<kQ6_KR16GroupBlock>(blk);
       const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 3328)));
       for (int j = 0; j < 8; ++j) {
+        prefetch_ahead_part<kQ6_KR16GroupBlock, 8>(blk, j);
         const auto scale = [&](int s) {
           return _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 3072 + 16 * s)))));
@@ -596,22 +597,28 @@ inline __m256 sum8(const __m512 (&r)[8]) {
   return _mm512_castps512_ps256(_mm512_shuffle_f32x4(w, w, _MM_SHUFFLE(0, 0, 2, 0)));
 }
 
-// How many keys ahead attend_fixed fetches K and V rows (4 to 16 measured alike, docs/BENCHMARKS.md).
+// How many keys ahead attend_fixed fetches K rows, and V rows in its P.V pass (on the position-major
+// layout 4 to 16 measured alike; on the head-major one 16 was no better, docs/BENCHMARKS.md).
 constexpr int64_t kAttendAhead = 8;
 
 template <int D16, int NQ, typename KV>
 void attend_fixed(const float* q, const KV* k, int64_t ks, const KV* v, int64_t vs, int64_t n_kv, float scale,
                   float* scores, int64_t scores_stride, float* out) {
   constexpr int64_t kDim = D16 * 16;
-  // One head's cached rows lie k_dim apart (the other heads' parts between them), a stride the
-  // hardware prefetchers do not follow far: without fetching them ahead by hand, decode attention
-  // over 140 positions of eight sequences took 10.3-10.9 ms a step instead of 7.5-8.2
-  // (bench/decode_attention_bench).
+  // Rows are fetched by hand: the K rows kAttendAhead keys on into L1 and, while a block of keys
+  // is scored, its V rows into L2, for P.V below. Decode attention over 140 positions of eight
+  // sequences (bench/decode_attention_bench): 10.3-10.9 ms a step without either when a head's
+  // rows lay k_dim apart (KvCache's old layout), 7.5-8.2 with the K fetch; on KvCache's
+  // head-major layout 6.3-6.7 with the K fetch alone and 4.2-5.0 with both.
   constexpr int64_t kRowBytes = kDim * sizeof(KV);
   const auto prefetch_row = [](const KV* row) { prefetch_lines<kRowBytes>(reinterpret_cast<const uint8_t*>(row)); };
   int64_t j = 0;
   for (; j + 8 <= n_kv; j += 8) {
     for (int64_t jj = kAttendAhead; jj < kAttendAhead + 8; ++jj) prefetch_row(k + (j + jj) * ks);
+    // This block's V rows into L2 while its K rows are scored: the P.V pass below then reads V
+    // from L2 instead of starting a second stream from memory after the first one ends.
+    for (int64_t jj = 0; jj < 8; ++jj)
+      prefetch_lines<kRowBytes, _MM_HINT_T1>(reinterpret_cast<const uint8_t*>(v + (j + jj) * vs));
     __m512 a[NQ][8];
     for (auto& row : a)
       for (auto& x : row) x = _mm512_setzero_ps();

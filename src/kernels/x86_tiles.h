@@ -37,6 +37,21 @@ inline void prefetch_ahead(const uint8_t* p) {
   prefetch_lines<Bytes, _MM_HINT_T1>(p + kPrefetchFar);
 }
 
+// Part `part` of `Parts` of prefetch_ahead's lines for [p, p + Bytes): a large block's inner loop
+// spreads them over its iterations instead of issuing them in one burst at its start, where they
+// wait for fill buffers while the block's own loads queue behind them. Spreading the Q4_K_R16 and
+// Q6_K_R16 groups' (37 and 53 lines) over their eight sub-blocks: batched decode of 8 sequences
+// (`kaiyuan bench --parallel 8`, dense Q4_K_M) +7-10% for each, single-sequence decode +10% for
+// Q6_K's (docs/BENCHMARKS.md).
+template <size_t Bytes, int Parts>
+inline void prefetch_ahead_part(const uint8_t* p, int part) {
+  constexpr size_t kLines = (Bytes + 63) / 64, kPer = (kLines + Parts - 1) / Parts;
+  for (size_t l = static_cast<size_t>(part) * kPer; l < static_cast<size_t>(part + 1) * kPer && l < kLines; ++l) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + 64 * l), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchFar + 64 * l), _MM_HINT_T1);
+  }
+}
+
 struct TileArgs {
   const uint8_t* w;    // first row of the tile
   size_t w_stride;     // bytes between weight rows
